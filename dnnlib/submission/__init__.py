@@ -1,0 +1,2 @@
+from . import run_context
+from . import submit

@@ -1,0 +1,363 @@
+"""Miscellaneous utility classes and functions (no TensorFlow here)."""
+
+import ctypes
+import fnmatch
+import glob
+import hashlib
+import html
+import importlib
+import inspect
+import io
+import os
+import pickle
+import re
+import shutil
+import sys
+import time
+import types
+import uuid
+from typing import Any, List, Tuple, Union
+
+import numpy as np
+
+# ------------------------------------------------------------------------------------------
+# Util classes
+
+
+class EasyDict(dict):
+    """A dict whose items can also be read and written as attributes."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        del self[name]
+
+
+class Logger(object):
+    """Tee stdout (and stderr, redirected to stdout) to a file, optionally flushing after every write."""
+
+    def __init__(self, file_name: str = None, file_mode: str = "w", should_flush: bool = True):
+        self.file = open(file_name, file_mode) if file_name is not None else None
+        self.should_flush = should_flush
+        self.stdout = sys.stdout
+        self.stderr = sys.stderr
+        sys.stdout = self
+        sys.stderr = self
+
+    def __enter__(self) -> "Logger":
+        return self
+
+    def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+        self.close()
+
+    def write(self, text: str) -> None:
+        if len(text) == 0:
+            return
+        if self.file is not None:
+            self.file.write(text)
+        self.stdout.write(text)
+        if self.should_flush:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.file is not None:
+            self.file.flush()
+        self.stdout.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        """Flush, close the file and restore stdout/stderr (only if we are still the active logger)."""
+        self.flush()
+        if sys.stdout is self:
+            sys.stdout = self.stdout
+        if sys.stderr is self:
+            sys.stderr = self.stderr
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+
+# ------------------------------------------------------------------------------------------
+# Small util functions
+
+
+def format_time(seconds: Union[int, float]) -> str:
+    """Seconds as a short human-readable string: '42s', '3m 05s', '2h 03m 05s', '4d 02h 03m'."""
+    s = int(np.rint(seconds))
+    if s < 60:
+        return "{0}s".format(s)
+    if s < 60 * 60:
+        return "{0}m {1:02}s".format(s // 60, s % 60)
+    if s < 24 * 60 * 60:
+        return "{0}h {1:02}m {2:02}s".format(s // (60 * 60), (s // 60) % 60, s % 60)
+    return "{0}d {1:02}h {2:02}m".format(s // (24 * 60 * 60), (s // (60 * 60)) % 24, (s // 60) % 60)
+
+
+def ask_yes_no(question: str) -> bool:
+    """Ask until the user answers yes or no."""
+    while True:
+        answer = input("{0} [y/n] ".format(question)).strip().lower()
+        if answer in ("y", "yes", "1", "true", "on"):
+            return True
+        if answer in ("n", "no", "0", "false", "off"):
+            return False
+
+
+def tuple_product(t: Tuple) -> Any:
+    """Product of the elements of a tuple."""
+    result = 1
+    for v in t:
+        result *= v
+    return result
+
+
+_str_to_ctype = {
+    "uint8": ctypes.c_ubyte, "uint16": ctypes.c_uint16, "uint32": ctypes.c_uint32, "uint64": ctypes.c_uint64,
+    "int8": ctypes.c_byte, "int16": ctypes.c_int16, "int32": ctypes.c_int32, "int64": ctypes.c_int64,
+    "float32": ctypes.c_float, "float64": ctypes.c_double,
+}
+
+
+def get_dtype_and_ctype(type_obj: Any) -> Tuple[np.dtype, Any]:
+    """Numpy dtype and ctypes type of the same size for a type name (or an object with a name)."""
+    if isinstance(type_obj, str):
+        type_str = type_obj
+    elif hasattr(type_obj, "__name__"):
+        type_str = type_obj.__name__
+    elif hasattr(type_obj, "name"):
+        type_str = type_obj.name
+    else:
+        raise RuntimeError("Cannot infer type name from input")
+    if type_str not in _str_to_ctype:
+        raise ValueError("Unsupported type name: %r" % type_str)
+    my_dtype = np.dtype(type_str)
+    my_ctype = _str_to_ctype[type_str]
+    assert my_dtype.itemsize == ctypes.sizeof(my_ctype)
+    return my_dtype, my_ctype
+
+
+def is_pickleable(obj: Any) -> bool:
+    try:
+        with io.BytesIO() as stream:
+            pickle.dump(obj, stream)
+        return True
+    except Exception:
+        return False
+
+
+# ------------------------------------------------------------------------------------------
+# Import modules/objects by name and call functions by name
+
+
+def get_module_from_obj_name(obj_name: str) -> Tuple[types.ModuleType, str]:
+    """Find the module behind a dotted object name; return (module, name of the object inside it)."""
+    obj_name = re.sub("^np\\.", "numpy.", obj_name)
+    obj_name = re.sub("^tf\\.", "tensorflow.", obj_name)
+    parts = obj_name.split(".")
+    name_pairs = [(".".join(parts[:i]), ".".join(parts[i:])) for i in range(len(parts), 0, -1)]
+
+    for module_name, local_obj_name in name_pairs:
+        try:
+            module = importlib.import_module(module_name)
+            get_obj_from_module(module, local_obj_name)
+            return module, local_obj_name
+        except Exception:
+            pass
+
+    # A module that exists but fails to import: let its own error through.
+    for module_name, _local_obj_name in name_pairs:
+        try:
+            importlib.import_module(module_name)
+        except ImportError:
+            if not str(sys.exc_info()[1]).startswith("No module named '" + module_name + "'"):
+                raise
+    raise ImportError("Cannot find '%s': no such module or object" % obj_name)
+
+
+def get_obj_from_module(module: types.ModuleType, obj_name: str) -> Any:
+    """Walk a dotted name inside a module and return the object."""
+    if obj_name == "":
+        return module
+    obj = module
+    for part in obj_name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def get_obj_by_name(name: str) -> Any:
+    """Find a Python object by its fully qualified name; the short forms 'np.' and 'tf.' are accepted.
+    'tf.*' resolves inside tensorflow.compat.v1 first, so TF1 names such as tf.train.AdamOptimizer work on TF 2."""
+    if name.startswith("tf.") or name.startswith("tensorflow."):
+        local = name.split(".", 1)[1]
+        try:
+            import tensorflow.compat.v1 as tf1
+            return get_obj_from_module(tf1, local)
+        except AttributeError:
+            pass
+    module, obj_name = get_module_from_obj_name(name)
+    return get_obj_from_module(module, obj_name)
+
+
+def call_func_by_name(*args, func_name: str = None, **kwargs) -> Any:
+    """Find a function by its fully qualified name and call it."""
+    if func_name is None:
+        raise ValueError("call_func_by_name: func_name must be given")
+    func_obj = get_obj_by_name(func_name)
+    if not callable(func_obj):
+        raise TypeError("'%s' is not callable" % func_name)
+    return func_obj(*args, **kwargs)
+
+
+def get_module_dir_by_obj_name(obj_name: str) -> str:
+    """Directory of the module that holds the named object."""
+    module, _ = get_module_from_obj_name(obj_name)
+    return os.path.dirname(inspect.getfile(module))
+
+
+def is_top_level_function(obj: Any) -> bool:
+    """True for a function defined with 'def' at module scope."""
+    return callable(obj) and getattr(obj, "__name__", None) in getattr(sys.modules.get(getattr(obj, "__module__", None)), "__dict__", {})
+
+
+def get_top_level_function_name(obj: Any) -> str:
+    """Fully qualified name of a top-level function."""
+    assert is_top_level_function(obj)
+    return obj.__module__ + "." + obj.__name__
+
+
+# ------------------------------------------------------------------------------------------
+# File system helpers
+
+
+def list_dir_recursively_with_ignore(dir_path: str, ignores: List[str] = None, add_base_to_relative: bool = False) -> List[Tuple[str, str]]:
+    """All files under dir_path as (absolute, relative) pairs, skipping names that match the ignore patterns."""
+    assert os.path.isdir(dir_path)
+    base_name = os.path.basename(os.path.normpath(dir_path))
+    ignores = ignores or []
+    result = []
+    for root, dirs, files in os.walk(dir_path, topdown=True):
+        for pattern in ignores:
+            dirs[:] = [d for d in dirs if not fnmatch.fnmatch(d, pattern)]
+            files = [f for f in files if not fnmatch.fnmatch(f, pattern)]
+        absolute_paths = [os.path.join(root, f) for f in files]
+        relative_paths = [os.path.relpath(p, dir_path) for p in absolute_paths]
+        if add_base_to_relative:
+            relative_paths = [os.path.join(base_name, p) for p in relative_paths]
+        result += zip(absolute_paths, relative_paths)
+    return result
+
+
+def copy_files_and_create_dirs(files: List[Tuple[str, str]]) -> None:
+    """Copy (src, dst) pairs, creating directories as needed."""
+    for src, dst in files:
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.copyfile(src, dst)
+
+
+def atomic_write(path: str, write_func, mode: str = "wb") -> None:
+    """Write a file through a temporary file in the same directory, then rename it into place.
+    A crash leaves either the old file or the new one, never a partial file."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    temp_path = os.path.join(directory, ".tmp-%s-%s" % (uuid.uuid4().hex, os.path.basename(path)))
+    try:
+        with open(temp_path, mode) as f:
+            write_func(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp_path, path)
+    finally:
+        if os.path.exists(temp_path):
+            os.remove(temp_path)
+
+
+# ------------------------------------------------------------------------------------------
+# URL helpers
+
+
+def is_url(obj: Any) -> bool:
+    """True for a string that looks like a downloadable URL (scheme://host.with.dot/...)."""
+    if not isinstance(obj, str) or "://" not in obj:
+        return False
+    from urllib.parse import urlparse, urljoin
+    try:
+        for candidate in (obj, urljoin(obj, "/")):
+            res = urlparse(candidate)
+            if not res.scheme or not res.netloc or "." not in res.netloc:
+                return False
+    except Exception:
+        return False
+    return True
+
+
+def _cache_lookup(cache_dir: str, url_md5: str) -> Union[str, None]:
+    if cache_dir is None:
+        return None
+    cache_files = glob.glob(os.path.join(cache_dir, url_md5 + "_*"))
+    return cache_files[0] if len(cache_files) == 1 else None
+
+
+def open_url(url: str, cache_dir: str = None, num_attempts: int = 10, verbose: bool = True, retry_delay: float = 1.0) -> Any:
+    """Download a URL (with retries) and return a binary file object with its content.
+
+    With cache_dir, the content is stored as '<md5 of url>_<file name>' and a later call with the same URL
+    reads the file instead of downloading again. Google Drive's "can't scan for viruses" page is followed.
+    """
+    import requests
+    if not is_url(url):
+        raise ValueError("Not a URL: %r" % (url,))
+    if num_attempts < 1:
+        raise ValueError("open_url: num_attempts must be >= 1")
+
+    url_md5 = hashlib.md5(url.encode("utf-8")).hexdigest()
+    cached = _cache_lookup(cache_dir, url_md5)
+    if cached is not None:
+        return open(cached, "rb")
+
+    url_name = None
+    url_data = None
+    last_error = None
+    with requests.Session() as session:
+        if verbose:
+            print("Downloading %s ..." % url, end="", flush=True)
+        for attempts_left in reversed(range(num_attempts)):
+            try:
+                with session.get(url, timeout=60) as res:
+                    res.raise_for_status()
+                    if len(res.content) == 0:
+                        raise IOError("No data received")
+                    if "download_warning" in res.headers.get("Set-Cookie", "") and len(res.content) < 8192:
+                        links = [html.unescape(link) for link in res.content.decode("utf-8").split('"') if "export=download" in link]
+                        if len(links) == 1:
+                            url = requests.compat.urljoin(url, links[0])
+                            raise IOError("Google Drive virus checker nag")
+                    match = re.search(r'filename="([^"]*)"', res.headers.get("Content-Disposition", ""))
+                    url_name = match[1] if match else url
+                    url_data = res.content
+                    if verbose:
+                        print(" done")
+                    break
+            except Exception as e:  # network errors, HTTP errors, empty bodies: retry
+                last_error = e
+                if not attempts_left:
+                    if verbose:
+                        print(" failed")
+                    raise IOError("Could not download %s after %d attempts: %s" % (url, num_attempts, last_error)) from e
+                if verbose:
+                    print(".", end="", flush=True)
+                if retry_delay > 0:
+                    time.sleep(retry_delay)
+
+    if cache_dir is not None:
+        safe_name = re.sub(r"[^0-9a-zA-Z-._]", "_", url_name)[-128:]
+        atomic_write(os.path.join(cache_dir, url_md5 + "_" + safe_name), lambda f: f.write(url_data))
+    return io.BytesIO(url_data)
