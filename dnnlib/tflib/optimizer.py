@@ -132,9 +132,12 @@ class Optimizer:
                             if self.use_loss_scaling:
                                 ops.append(autosummary.autosummary(self.id + "/loss_scaling_log2", ls_var))
 
-            self.reset_optimizer_state()
-            tfutil.init_uninitialized_vars(list(self._dev_ls_var.values()))
-            return tf.group(*ops, name="TrainingOp")
+            training_op = tf.group(*ops, name="TrainingOp")
+        # Initialize only after the graph of the op is complete (running a session earlier and then
+        # adding control dependencies to already-run ops has no effect on TF 2).
+        self.reset_optimizer_state()
+        tfutil.init_uninitialized_vars(list(self._dev_ls_var.values()))
+        return training_op
 
     def _sum_within_devices(self, devices: List[str]) -> "OrderedDict":
         """Cast to float32 and add up the gradients registered on each device."""
