@@ -1,0 +1,345 @@
+"""Main entry point for training StyleGAN and ProGAN networks.
+
+The official configurations of the original train.py are kept as presets; every choice a user makes is
+also a command-line flag, so nobody has to edit this file.
+
+Examples:
+  # StyleGAN config F on FFHQ at 1024x1024 with 8 GPUs (the paper's setup).
+  python train.py --dataset ffhq --gpus 8 --mirror-augment
+
+  # One GPU, 256x256, own dataset in datasets/mydata, no metrics during training.
+  python train.py --dataset mydata --resolution 256 --gpus 1 --metrics none
+
+  # Paper configurations and ablations, ProGAN, WGAN-GP.
+  python train.py --dataset celebahq --config config-b
+  python train.py --dataset celebahq --config pgan --gpus 1
+
+  # Resume a run (from its latest snapshot; kimg taken from the snapshot name), or fine-tune a pickle.
+  python train.py --dataset ffhq --resume results/00012-sgan-ffhq-8gpu
+  python train.py --dataset mydata --resume stylegan-ffhq-1024x1024.pkl --resume-kimg 15000
+"""
+
+import argparse
+import copy
+import os
+import re
+import sys
+import types
+
+import dnnlib
+from dnnlib import EasyDict
+
+import config
+
+sys.modules.setdefault('train', sys.modules[__name__])  # `import train` sees the chosen config (for config.txt)
+
+# ----------------------------------------------------------------------------
+# Official configurations.
+
+# Per-GPU-count minibatch and learning-rate tables of the original (ProGAN presets, reused by StyleGAN).
+GPU_PRESETS = {
+    1: dict(minibatch_base=4, minibatch_dict={4: 128, 8: 128, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8, 512: 4}, G_lrate_dict={1024: 0.0015}),
+    2: dict(minibatch_base=8, minibatch_dict={4: 256, 8: 256, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8}, G_lrate_dict={512: 0.0015, 1024: 0.002}),
+    4: dict(minibatch_base=16, minibatch_dict={4: 512, 8: 256, 16: 128, 32: 64, 64: 32, 128: 16}, G_lrate_dict={256: 0.0015, 512: 0.002, 1024: 0.003}),
+    8: dict(minibatch_base=32, minibatch_dict={4: 512, 8: 256, 16: 128, 32: 64, 64: 32}, G_lrate_dict={128: 0.0015, 256: 0.002, 512: 0.003, 1024: 0.003}),
+}
+
+_TRADITIONAL = dict(use_styles=False, use_pixel_norm=True, use_instance_norm=False, truncation_psi=None,
+                    const_input_layer=False, style_mixing_prob=0.0, use_noise=False)
+
+# StyleGAN presets: paper Table 1 (configs A-F), Table 2 (mixing), Table 4 (mapping depth).
+# Each is a dict of G options applied on top of config F (the default).
+STYLEGAN_CONFIGS = {
+    'config-a': dict(desc='tuned-baseline', G=dict(_TRADITIONAL, mapping_layers=0)),
+    'config-b': dict(desc='add-mapping-and-styles', G=dict(const_input_layer=False, style_mixing_prob=0.0, use_noise=False)),
+    'config-c': dict(desc='remove-traditional-input', G=dict(style_mixing_prob=0.0, use_noise=False)),
+    'config-d': dict(desc='add-noise-inputs', G=dict(style_mixing_prob=0.0)),
+    'config-e': dict(desc='mixing-regularization', G=dict()),
+    'config-f': dict(desc='', G=dict()),
+    'mix0': dict(desc='mix0', G=dict(style_mixing_prob=0.0)),
+    'mix50': dict(desc='mix50', G=dict(style_mixing_prob=0.5)),
+    'mix90': dict(desc='mix90', G=dict(style_mixing_prob=0.9)),
+    'mix100': dict(desc='mix100', G=dict(style_mixing_prob=1.0)),
+    'traditional-0': dict(desc='traditional-0', G=dict(_TRADITIONAL, mapping_layers=0)),
+    'traditional-8': dict(desc='traditional-8', G=dict(_TRADITIONAL, mapping_layers=8)),
+    'stylebased-0': dict(desc='stylebased-0', G=dict(mapping_layers=0)),
+    'stylebased-1': dict(desc='stylebased-1', G=dict(mapping_layers=1)),
+    'stylebased-2': dict(desc='stylebased-2', G=dict(mapping_layers=2)),
+    'stylebased-8': dict(desc='stylebased-8', G=dict(mapping_layers=8)),
+}
+PROGAN_CONFIGS = ['pgan', 'pgan-fp16']
+ALL_CONFIGS = list(STYLEGAN_CONFIGS) + PROGAN_CONFIGS
+
+# Datasets of the original presets and whether they use mirror augment.
+KNOWN_DATASETS = {'ffhq': True, 'celebahq': True, 'lsun-bedroom-full': False, 'lsun-car-512x384': False, 'lsun-cat-full': False}
+
+
+def stylegan_config(preset: str, num_gpus: int) -> EasyDict:
+    """The official StyleGAN configuration (config F, targeted at FFHQ) with a paper preset applied."""
+    c = EasyDict()
+    c.desc = 'sgan'
+    c.train = EasyDict(run_func_name='training.training_loop.training_loop')
+    c.G = EasyDict(func_name='training.networks_stylegan.G_style')
+    c.D = EasyDict(func_name='training.networks_stylegan.D_basic')
+    c.G_opt = EasyDict(beta1=0.0, beta2=0.99, epsilon=1e-8)
+    c.D_opt = EasyDict(beta1=0.0, beta2=0.99, epsilon=1e-8)
+    c.G_loss = EasyDict(func_name='training.loss.G_logistic_nonsaturating')
+    c.D_loss = EasyDict(func_name='training.loss.D_logistic_simplegp', r1_gamma=10.0)
+    c.dataset = EasyDict()
+    c.sched = EasyDict()
+    c.grid = EasyDict(size='4k', layout='random')
+    c.metrics = ['fid50k']
+    c.submit_config = dnnlib.SubmitConfig()
+    c.tf_config = {'rnd.np_random_seed': 1000}
+    _apply_gpu_preset(c, num_gpus)
+    c.train.total_kimg = 25000  # Tuned config for StyleGAN.
+    c.sched.lod_initial_resolution = 8
+    p = STYLEGAN_CONFIGS[preset]
+    c.G.update(p['G'])
+    if p['desc']:
+        c.desc += '-' + p['desc']
+    return c
+
+
+def progan_config(preset: str, num_gpus: int) -> EasyDict:
+    """The official Progressive GAN configuration (targeted at CelebA-HQ), fp32 or fp16."""
+    c = EasyDict()
+    c.desc = 'pgan'
+    c.train = EasyDict(run_func_name='training.training_loop.training_loop')
+    c.G = EasyDict(func_name='training.networks_progan.G_paper')
+    c.D = EasyDict(func_name='training.networks_progan.D_paper')
+    c.G_opt = EasyDict(beta1=0.0, beta2=0.99, epsilon=1e-8)
+    c.D_opt = EasyDict(beta1=0.0, beta2=0.99, epsilon=1e-8)
+    c.G_loss = EasyDict(func_name='training.loss.G_wgan')
+    c.D_loss = EasyDict(func_name='training.loss.D_wgan_gp')
+    c.dataset = EasyDict()
+    c.sched = EasyDict()
+    c.grid = EasyDict(size='1080p', layout='random')
+    c.metrics = ['fid50k']
+    c.submit_config = dnnlib.SubmitConfig()
+    c.tf_config = {'rnd.np_random_seed': 1000}
+    _apply_gpu_preset(c, num_gpus)
+    if preset == 'pgan-fp16':
+        c.desc += '-fp16'
+        c.G.dtype = 'float16'
+        c.D.dtype = 'float16'
+        c.G.pixelnorm_epsilon = 1e-4
+        c.G_opt.use_loss_scaling = True
+        c.D_opt.use_loss_scaling = True
+        c.sched.max_minibatch_per_gpu = {512: 16, 1024: 8}
+    else:
+        c.desc += '-fp32'
+        c.sched.max_minibatch_per_gpu = {256: 16, 512: 8, 1024: 4}
+    return c
+
+
+def _apply_gpu_preset(c: EasyDict, num_gpus: int) -> None:
+    """Minibatch and learning-rate tables for 1, 2, 4 or 8 GPUs (other counts use the nearest smaller table)."""
+    table = max(n for n in GPU_PRESETS if n <= num_gpus)
+    preset = GPU_PRESETS[table]
+    c.desc += '-%dgpu' % num_gpus
+    c.submit_config.num_gpus = num_gpus
+    c.sched.minibatch_base = preset['minibatch_base']
+    c.sched.minibatch_dict = dict(preset['minibatch_dict'])
+    c.sched.G_lrate_dict = dict(preset['G_lrate_dict'])
+    c.sched.D_lrate_dict = EasyDict(c.sched.G_lrate_dict)
+    c.train.total_kimg = 12000
+
+
+def apply_wgan_gp(c: EasyDict) -> None:
+    """WGAN-GP loss (the original's option for CelebA-HQ)."""
+    c.desc += '-wgangp'
+    c.G_loss = EasyDict(func_name='training.loss.G_wgan')
+    c.D_loss = EasyDict(func_name='training.loss.D_wgan_gp')
+    c.sched.G_lrate_dict = {k: min(v, 0.002) for k, v in c.sched.G_lrate_dict.items()}
+    c.sched.D_lrate_dict = EasyDict(c.sched.G_lrate_dict)
+
+# ----------------------------------------------------------------------------
+# Command line.
+
+
+def _metric_list(text: str):
+    names = [] if text.strip().lower() in ('', 'none') else [n.strip() for n in text.split(',') if n.strip()]
+    from metrics import metric_base  # pylint: disable=import-outside-toplevel
+    valid = metric_base.list_valid_metrics()
+    unknown = [n for n in names if n not in valid]
+    if unknown:
+        raise argparse.ArgumentTypeError('unknown metric %r (valid: %s, or none)' % (unknown[0], ', '.join(valid)))
+    return names
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError('must be >= 1, got %s' % text)
+    return value
+
+
+def _power_of_two(text: str) -> int:
+    value = int(text)
+    if value < 4 or value & (value - 1):
+        raise argparse.ArgumentTypeError('must be a power of two >= 4, got %s' % text)
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = parser.add_argument_group('what to train')
+    g.add_argument('--config', default='config-f', choices=ALL_CONFIGS,
+                   help='preset: config-f (default, StyleGAN as published), config-a..e and ablations '
+                        '(mixN, traditional-N, stylebased-N) from the paper, pgan / pgan-fp16 (Progressive GAN)')
+    g.add_argument('--loss', default='default', choices=['default', 'wgangp'], help='wgangp = WGAN-GP losses (default: the preset\'s)')
+    g.add_argument('--dataset', default='ffhq', help='dataset directory name under --data-dir (TFRecords made by dataset_tool.py; default: %(default)s)')
+    g.add_argument('--data-dir', default=config.data_dir, help='root directory of datasets (default: %(default)s)')
+    g.add_argument('--resolution', type=_power_of_two, default=None, help='train at this resolution (default: the dataset\'s highest)')
+    g.add_argument('--max-label-size', default=None, help="use labels: 'full' or a number of label components (default: none)")
+    mirror = g.add_mutually_exclusive_group()
+    mirror.add_argument('--mirror-augment', dest='mirror_augment', action='store_true', default=None, help='random horizontal flips of the reals')
+    mirror.add_argument('--no-mirror-augment', dest='mirror_augment', action='store_false', help='no flips (default except for ffhq/celebahq)')
+    g.add_argument('--fmap-base', type=_positive_int, default=None, help='network width: fmap_base of G and D (default 8192)')
+    g.add_argument('--fmap-max', type=_positive_int, default=None, help='largest feature-map count of G and D (default 512)')
+
+    g = parser.add_argument_group('how long and how')
+    g.add_argument('--gpus', type=_positive_int, default=8, help='number of GPUs, one tower each; selects the minibatch tables of 1/2/4/8 GPUs (default: %(default)s)')
+    g.add_argument('--total-kimg', type=float, default=None, help='training length in thousands of real images (default: preset)')
+    g.add_argument('--minibatch-base', type=_positive_int, default=None, help='minibatch for resolutions not in the table; with --minibatch-all, for all')
+    g.add_argument('--minibatch-all', action='store_true', help='use --minibatch-base at every resolution (ignore the per-resolution table)')
+    g.add_argument('--lod-initial-resolution', type=_power_of_two, default=None, help='resolution at which training starts (default: preset)')
+    g.add_argument('--lod-training-kimg', type=float, default=None, help='kimg per resolution before fading in the next (default 600)')
+    g.add_argument('--lod-transition-kimg', type=float, default=None, help='kimg of each fade-in (default 600)')
+    g.add_argument('--lrate', type=float, default=None, help='learning rate of G and D at every resolution (default: preset tables)')
+    g.add_argument('--tick-kimg', type=float, default=None, help='kimg per tick at every resolution (default: 160..20 by resolution)')
+    g.add_argument('--metrics', type=_metric_list, default=None, help="comma-separated metrics on each snapshot, or 'none' (default: fid50k)")
+    g.add_argument('--seed', type=int, default=1000, help='random seed (NumPy and TensorFlow; default: %(default)s)')
+    g.add_argument('--grid-size', choices=['1080p', '4k', '8k'], default=None, help='size of the reals/fakes snapshot grids')
+    g.add_argument('--grid-layout', choices=['random', 'row_per_class', 'col_per_class'], default=None, help='layout of the snapshot grids')
+
+    g = parser.add_argument_group('output and resuming')
+    g.add_argument('--result-dir', default=config.result_dir, help='root of the run directories (default: %(default)s)')
+    g.add_argument('--desc', default=None, help='extra text appended to the run directory name')
+    g.add_argument('--image-snapshot-ticks', type=_positive_int, default=None, help='write fakes every N ticks (default 1)')
+    g.add_argument('--network-snapshot-ticks', type=_positive_int, default=None, help='write a network snapshot every N ticks (default 10)')
+    g.add_argument('--resume', default=None, help='resume from a run id, a run directory, or a network pickle (path or URL)')
+    g.add_argument('--resume-snapshot', type=int, default=None, help='with a run id/directory: the snapshot kimg to load (default: latest)')
+    g.add_argument('--resume-kimg', type=float, default=None, help='training progress to resume at (default: from the snapshot file name)')
+    g.add_argument('--resume-time', type=float, default=0.0, help='wall-clock seconds already spent (for reporting)')
+    return parser
+
+
+_SNAPSHOT_RE = re.compile(r'network-snapshot-(\d+)\.pkl$')
+
+
+def resolve_resume(resume: str, resume_snapshot=None, resume_kimg=None, result_dir=config.result_dir):
+    """(pickle path or URL, kimg) for --resume. The kimg comes from the snapshot name unless given."""
+    from training import misc  # pylint: disable=import-outside-toplevel
+    if resume.endswith('.pkl') or dnnlib.util.is_url(resume):
+        if not dnnlib.util.is_url(resume) and not os.path.isfile(resume):
+            raise FileNotFoundError('--resume: no such network pickle: %s' % resume)
+        pkl = resume
+    else:
+        run_id = int(resume) if resume.isdigit() else resume
+        pkl = misc.locate_network_pkl(run_id, resume_snapshot)
+    if resume_kimg is None:
+        match = _SNAPSHOT_RE.search(os.path.basename(pkl))
+        if match:
+            resume_kimg = float(int(match.group(1)))
+        else:
+            print('Note: cannot infer the training progress from "%s"; starting the schedule at 0 kimg (use --resume-kimg).' % pkl)
+            resume_kimg = 0.0
+    return pkl, resume_kimg
+
+
+def config_from_args(args) -> EasyDict:
+    """The run configuration for parsed command-line arguments (a preset plus the user's choices)."""
+    c = progan_config(args.config, args.gpus) if args.config in PROGAN_CONFIGS else stylegan_config(args.config, args.gpus)
+    if args.loss == 'wgangp':
+        apply_wgan_gp(c)
+
+    c.desc = c.desc.replace('-%dgpu' % args.gpus, '') + '-' + args.dataset + ('-%d' % args.resolution if args.resolution else '') + '-%dgpu' % args.gpus
+    c.dataset = EasyDict(tfrecord_dir=args.dataset)
+    if args.resolution is not None:
+        c.dataset.resolution = args.resolution
+    if args.max_label_size is not None:
+        c.dataset.max_label_size = args.max_label_size if args.max_label_size == 'full' else int(args.max_label_size)
+    c.train.mirror_augment = KNOWN_DATASETS.get(args.dataset, False) if args.mirror_augment is None else args.mirror_augment
+    for net in (c.G, c.D):
+        if args.fmap_base is not None:
+            net.fmap_base = args.fmap_base
+        if args.fmap_max is not None:
+            net.fmap_max = args.fmap_max
+
+    if args.total_kimg is not None:
+        c.train.total_kimg = args.total_kimg
+    if args.minibatch_base is not None:
+        c.sched.minibatch_base = args.minibatch_base
+        if args.minibatch_all:
+            c.sched.minibatch_dict = {}
+        if args.minibatch_base % args.gpus != 0:
+            raise ValueError('--minibatch-base %d is not divisible by --gpus %d' % (args.minibatch_base, args.gpus))
+    for name in ('lod_initial_resolution', 'lod_training_kimg', 'lod_transition_kimg'):
+        if getattr(args, name) is not None:
+            c.sched[name] = getattr(args, name)
+    if args.lrate is not None:
+        c.sched.G_lrate_base = c.sched.D_lrate_base = args.lrate
+        c.sched.G_lrate_dict = {}
+        c.sched.D_lrate_dict = {}
+    if args.tick_kimg is not None:
+        c.sched.tick_kimg_base = args.tick_kimg
+        c.sched.tick_kimg_dict = {}
+    if args.metrics is not None:
+        c.metrics = args.metrics
+    c.tf_config = {'rnd.np_random_seed': args.seed}
+    if args.grid_size is not None:
+        c.grid.size = args.grid_size
+    if args.grid_layout is not None:
+        c.grid.layout = args.grid_layout
+    if args.image_snapshot_ticks is not None:
+        c.train.image_snapshot_ticks = args.image_snapshot_ticks
+    if args.network_snapshot_ticks is not None:
+        c.train.network_snapshot_ticks = args.network_snapshot_ticks
+    if args.resume is not None:
+        pkl, kimg = resolve_resume(args.resume, args.resume_snapshot, args.resume_kimg)
+        c.train.resume_run_id = pkl
+        c.train.resume_kimg = kimg
+        c.train.resume_time = args.resume_time
+        c.desc += '-resume'
+    if args.desc:
+        c.desc += '-' + args.desc
+    c.result_dir = args.result_dir
+    return c
+
+
+def run(c: EasyDict) -> str:
+    """Start the run described by config `c`; returns its run directory."""
+    from metrics import metric_base  # pylint: disable=import-outside-toplevel
+    global current_config  # pylint: disable=global-statement
+    current_config = types.SimpleNamespace(**{k: v for k, v in c.items() if k != 'result_dir'})  # what config.txt records
+    kwargs = EasyDict(c.train)
+    kwargs.update(G_args=c.G, D_args=c.D, G_opt_args=c.G_opt, D_opt_args=c.D_opt, G_loss_args=c.G_loss, D_loss_args=c.D_loss)
+    kwargs.update(dataset_args=c.dataset, sched_args=c.sched, grid_args=c.grid,
+                  metric_arg_list=[metric_base.get_metric_args(name) if isinstance(name, str) else name for name in c.metrics],
+                  tf_config=c.tf_config)
+    kwargs.submit_config = copy.deepcopy(c.submit_config)
+    kwargs.submit_config.run_dir_root = dnnlib.submission.submit.get_template_from_path(c.result_dir)
+    kwargs.submit_config.run_desc = c.desc
+    return dnnlib.submit_run(**kwargs)
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    from training.training_loop import NonFiniteLossError  # pylint: disable=import-outside-toplevel
+    from dnnlib.tflib.network import NetworkPickleError  # pylint: disable=import-outside-toplevel
+    try:
+        c = config_from_args(args)
+        dataset_dir = os.path.join(args.data_dir, args.dataset)
+        if not os.path.isdir(dataset_dir):
+            raise FileNotFoundError('Dataset directory not found: %s (create it with dataset_tool.py, or pass --data-dir/--dataset)' % dataset_dir)
+        config.data_dir = args.data_dir
+        run(c)
+    except (ValueError, FileNotFoundError, IOError, NonFiniteLossError, NetworkPickleError) as e:
+        print('train.py: error: %s' % e, file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,358 @@
+"""Main training loop: progressive growing, one tower per GPU, Gs as the moving average of G."""
+
+import os
+import sys
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+import dnnlib
+import dnnlib.tflib as tflib
+from dnnlib.tflib.autosummary import autosummary
+
+import config
+from training import dataset
+from training import misc
+
+# ----------------------------------------------------------------------------
+# Just-in-time processing of training images before feeding them to the networks.
+
+
+def process_reals(x, lod, mirror_augment, drange_data, drange_net):
+    """uint8 reals -> drange_net, random mirroring, LOD crossfade and nearest upscale to full size."""
+    with tf.name_scope('ProcessReals'):
+        with tf.name_scope('DynamicRange'):
+            x = tf.cast(x, tf.float32)
+            x = misc.adjust_dynamic_range(x, drange_data, drange_net)
+        if mirror_augment:
+            with tf.name_scope('MirrorAugment'):
+                s = tf.shape(x)
+                mask = tf.random_uniform([s[0], 1, 1, 1], 0.0, 1.0)
+                mask = tf.tile(mask, [1, s[1], s[2], s[3]])
+                x = tf.where(mask < 0.5, x, tf.reverse(x, axis=[3]))
+        with tf.name_scope('FadeLOD'):  # Smooth crossfade between consecutive levels-of-detail.
+            s = tf.shape(x)
+            y = tf.reshape(x, [-1, s[1], s[2] // 2, 2, s[3] // 2, 2])
+            y = tf.reduce_mean(y, axis=[3, 5], keepdims=True)
+            y = tf.tile(y, [1, 1, 1, 2, 1, 2])
+            y = tf.reshape(y, [-1, s[1], s[2], s[3]])
+            x = tflib.lerp(x, y, lod - tf.floor(lod))
+        with tf.name_scope('UpscaleLOD'):  # Upscale to the size the networks expect.
+            s = tf.shape(x)
+            factor = tf.cast(2 ** tf.floor(lod), tf.int32)
+            x = tf.reshape(x, [-1, s[1], s[2], 1, s[3], 1])
+            x = tf.tile(x, [1, 1, 1, factor, 1, factor])
+            x = tf.reshape(x, [-1, s[1], s[2] * factor, s[3] * factor])
+        return x
+
+# ----------------------------------------------------------------------------
+# Evaluate time-varying training parameters.
+
+
+def training_schedule(
+    cur_nimg,
+    training_set,
+    num_gpus,
+    lod_initial_resolution=4,      # Image resolution used at the beginning.
+    lod_training_kimg=600,         # Thousands of real images to show before doubling the resolution.
+    lod_transition_kimg=600,       # Thousands of real images to show when fading in new layers.
+    minibatch_base=16,             # Maximum minibatch size, divided evenly among GPUs.
+    minibatch_dict={},             # Resolution-specific overrides.
+    max_minibatch_per_gpu={},      # Resolution-specific maximum minibatch size per GPU.
+    G_lrate_base=0.001,            # Learning rate for the generator.
+    G_lrate_dict={},               # Resolution-specific overrides.
+    D_lrate_base=0.001,            # Learning rate for the discriminator.
+    D_lrate_dict={},               # Resolution-specific overrides.
+    lrate_rampup_kimg=0,           # Duration of learning rate ramp-up.
+    tick_kimg_base=160,            # Default interval of progress snapshots.
+    tick_kimg_dict={4: 160, 8: 140, 16: 120, 32: 100, 64: 80, 128: 60, 256: 40, 512: 30, 1024: 20}):  # Resolution-specific overrides.
+    """Training parameters at `cur_nimg` images: kimg, lod, resolution, minibatch, G_lrate, D_lrate, tick_kimg."""
+    s = dnnlib.EasyDict()
+    s.kimg = cur_nimg / 1000.0
+
+    # Training phase: each phase trains at one resolution, then fades in the next.
+    phase_dur = lod_training_kimg + lod_transition_kimg
+    phase_idx = int(np.floor(s.kimg / phase_dur)) if phase_dur > 0 else 0
+    phase_kimg = s.kimg - phase_idx * phase_dur
+
+    # Level-of-detail and resolution.
+    s.lod = training_set.resolution_log2
+    s.lod -= np.floor(np.log2(lod_initial_resolution))
+    s.lod -= phase_idx
+    if lod_transition_kimg > 0:
+        s.lod -= max(phase_kimg - lod_training_kimg, 0.0) / lod_transition_kimg
+    s.lod = max(s.lod, 0.0)
+    s.resolution = 2 ** (training_set.resolution_log2 - int(np.floor(s.lod)))
+
+    # Minibatch size: a multiple of the GPU count, capped per GPU.
+    s.minibatch = minibatch_dict.get(s.resolution, minibatch_base)
+    s.minibatch -= s.minibatch % num_gpus
+    if s.resolution in max_minibatch_per_gpu:
+        s.minibatch = min(s.minibatch, max_minibatch_per_gpu[s.resolution] * num_gpus)
+
+    # Learning rate.
+    s.G_lrate = G_lrate_dict.get(s.resolution, G_lrate_base)
+    s.D_lrate = D_lrate_dict.get(s.resolution, D_lrate_base)
+    if lrate_rampup_kimg > 0:
+        rampup = min(s.kimg / lrate_rampup_kimg, 1.0)
+        s.G_lrate *= rampup
+        s.D_lrate *= rampup
+
+    s.tick_kimg = tick_kimg_dict.get(s.resolution, tick_kimg_base)
+    return s
+
+# ----------------------------------------------------------------------------
+# Helpers of the main loop.
+
+
+class NonFiniteLossError(RuntimeError):
+    """The losses were NaN/Inf for a whole tick: training cannot make progress."""
+
+
+def _peak_gpu_memory_bytes():
+    """Peak memory of GPU 0 in bytes (0 without a GPU or where TensorFlow cannot tell)."""
+    if tflib.num_physical_gpus() == 0:
+        return 0
+    try:
+        return int(tf.config.experimental.get_memory_info('GPU:0')['peak'])
+    except Exception:  # pylint: disable=broad-except
+        return 0
+
+
+def _check_minibatch_divides(sched_args, training_set, num_gpus):
+    """Fail early (before building anything big) if some resolution's minibatch is not usable."""
+    for res_log2 in range(2, training_set.resolution_log2 + 1):
+        res = 2 ** res_log2
+        mb = dict(sched_args.get('minibatch_dict', {})).get(res, sched_args.get('minibatch_base', 16))
+        if mb < num_gpus:
+            raise ValueError('Minibatch %d at %dx%d is smaller than the GPU count %d: raise minibatch_base/minibatch_dict or use fewer GPUs'
+                             % (mb, res, res, num_gpus))
+
+
+def _build_towers(G, D, training_set, num_gpus, mirror_augment, drange_net, G_opt, D_opt, G_loss_args, D_loss_args, inputs):
+    """One tower per GPU (shadow clones on GPUs > 0). Returns the per-step 'losses are finite' flags."""
+    lod_in, minibatch_split = inputs.lod_in, inputs.minibatch_split
+    finite_flags = []
+    for gpu in range(num_gpus):
+        with tf.name_scope('GPU%d' % gpu), tf.device(tflib.tower_device(gpu)):
+            G_gpu = G if gpu == 0 else G.clone(G.name + '_shadow')
+            D_gpu = D if gpu == 0 else D.clone(D.name + '_shadow')
+            lod_assign_ops = [tf.assign(G_gpu.find_var('lod'), lod_in), tf.assign(D_gpu.find_var('lod'), lod_in)]
+            reals, labels = training_set.get_minibatch_tf()
+            reals = process_reals(reals, lod_in, mirror_augment, training_set.dynamic_range, drange_net)
+            with tf.name_scope('G_loss'), tf.control_dependencies(lod_assign_ops):
+                G_loss = dnnlib.util.call_func_by_name(G=G_gpu, D=D_gpu, opt=G_opt, training_set=training_set, minibatch_size=minibatch_split, **G_loss_args)
+            with tf.name_scope('D_loss'), tf.control_dependencies(lod_assign_ops):
+                D_loss = dnnlib.util.call_func_by_name(G=G_gpu, D=D_gpu, opt=D_opt, training_set=training_set, minibatch_size=minibatch_split, reals=reals, labels=labels, **D_loss_args)
+            G_loss = tf.reduce_mean(G_loss)
+            D_loss = tf.reduce_mean(D_loss)
+            G_opt.register_gradients(G_loss, G_gpu.trainables)
+            D_opt.register_gradients(D_loss, D_gpu.trainables)
+            finite_flags.append((tf.is_finite(G_loss), tf.is_finite(D_loss)))
+    return finite_flags
+
+
+def _nonfinite_counter(flags):
+    """In-graph count of training steps whose loss was NaN/Inf (read once per tick, not per step)."""
+    with tf.name_scope('NonFiniteLoss'), tf.device('/cpu:0'):
+        counter = tf.Variable(0, dtype=tf.int32, trainable=False, name='nonfinite_steps')
+        def count(which):
+            bad = tf.logical_not(tf.reduce_all(tf.stack([f[which] for f in flags])))
+            return tf.assign_add(counter, tf.cast(bad, tf.int32))
+        return counter, count(0), count(1)
+
+
+def _run_config():
+    """What config.txt records: train.py's chosen configuration (or the train module, as the original)."""
+    train = sys.modules.get('train')
+    return getattr(train, 'current_config', train)
+
+
+def _locate_resume_pkl(resume_run_id, resume_snapshot):
+    """A network pickle path: resume_run_id may be a pickle path or URL, a run directory, or a run id."""
+    if isinstance(resume_run_id, str) and (resume_run_id.endswith('.pkl') or dnnlib.util.is_url(resume_run_id)):
+        return resume_run_id
+    return misc.locate_network_pkl(resume_run_id, resume_snapshot)
+
+# ----------------------------------------------------------------------------
+# Main training script.
+
+
+def training_loop(
+    submit_config,
+    G_args={},                      # Options for generator network.
+    D_args={},                      # Options for discriminator network.
+    G_opt_args={},                  # Options for generator optimizer.
+    D_opt_args={},                  # Options for discriminator optimizer.
+    G_loss_args={},                 # Options for generator loss.
+    D_loss_args={},                 # Options for discriminator loss.
+    dataset_args={},                # Options for dataset.load_dataset().
+    sched_args={},                  # Options for train.TrainingSchedule.
+    grid_args={},                   # Options for train.setup_snapshot_image_grid().
+    metric_arg_list=[],             # Options for MetricGroup.
+    tf_config={},                   # Options for tflib.init_tf().
+    G_smoothing_kimg=10.0,          # Half-life of the running average of generator weights.
+    D_repeats=1,                    # How many times the discriminator is trained per G iteration.
+    minibatch_repeats=4,            # Number of minibatches to run before adjusting training parameters.
+    reset_opt_for_new_lod=True,     # Reset optimizer internal state (e.g. Adam moments) when new layers are introduced?
+    total_kimg=15000,               # Total length of the training, measured in thousands of real images.
+    mirror_augment=False,           # Enable mirror augment?
+    drange_net=[-1, 1],             # Dynamic range used when feeding image data to the networks.
+    image_snapshot_ticks=1,         # How often to export image snapshots?
+    network_snapshot_ticks=10,      # How often to export network snapshots?
+    save_tf_graph=False,            # Include full TensorFlow computation graph in the tfevents file?
+    save_weight_histograms=False,   # Include weight histograms in the tfevents file?
+    resume_run_id=None,             # Run ID, run dir or network pkl to resume training from, None = start from scratch.
+    resume_snapshot=None,           # Snapshot index to resume training from, None = autodetect.
+    resume_kimg=0.0,                # Assumed training progress at the beginning. Affects reporting and training schedule.
+    resume_time=0.0):               # Assumed wallclock time at the beginning. Affects reporting.
+
+    # Initialize dnnlib and TensorFlow.
+    ctx = dnnlib.RunContext(submit_config, _run_config())
+    tflib.init_tf(tf_config)
+    num_gpus = submit_config.num_gpus
+
+    # Load training set.
+    training_set = dataset.load_dataset(data_dir=config.data_dir, verbose=True, **dataset_args)
+    _check_minibatch_divides(sched_args, training_set, num_gpus)
+
+    # Construct networks.
+    with tf.device(tflib.tower_device(0)):
+        if resume_run_id is not None:
+            network_pkl = _locate_resume_pkl(resume_run_id, resume_snapshot)
+            print('Loading networks from "%s"...' % network_pkl)
+            G, D, Gs = misc.load_pkl(network_pkl)
+        else:
+            print('Constructing networks...')
+            G = tflib.Network('G', num_channels=training_set.shape[0], resolution=training_set.shape[1], label_size=training_set.label_size, **G_args)
+            D = tflib.Network('D', num_channels=training_set.shape[0], resolution=training_set.shape[1], label_size=training_set.label_size, **D_args)
+            Gs = G.clone('Gs')
+    G.print_layers()
+    D.print_layers()
+
+    print('Building TensorFlow graph...')
+    with tf.name_scope('Inputs'), tf.device('/cpu:0'):
+        inputs = dnnlib.EasyDict()
+        inputs.lod_in = tf.placeholder(tf.float32, name='lod_in', shape=[])
+        inputs.lrate_in = tf.placeholder(tf.float32, name='lrate_in', shape=[])
+        inputs.minibatch_in = tf.placeholder(tf.int32, name='minibatch_in', shape=[])
+        inputs.minibatch_split = inputs.minibatch_in // num_gpus
+        Gs_beta = 0.5 ** (tf.cast(inputs.minibatch_in, tf.float32) / (G_smoothing_kimg * 1000.0)) if G_smoothing_kimg > 0.0 else 0.0
+
+    G_opt = tflib.Optimizer(name='TrainG', learning_rate=inputs.lrate_in, **G_opt_args)
+    D_opt = tflib.Optimizer(name='TrainD', learning_rate=inputs.lrate_in, **D_opt_args)
+    finite_flags = _build_towers(G, D, training_set, num_gpus, mirror_augment, drange_net, G_opt, D_opt, G_loss_args, D_loss_args, inputs)
+    nonfinite_steps, count_G, count_D = _nonfinite_counter(finite_flags)
+    G_train_op = tf.group(G_opt.apply_updates(), count_G)
+    D_train_op = tf.group(D_opt.apply_updates(), count_D)
+    Gs_update_op = Gs.setup_as_moving_average_of(G, beta=Gs_beta)
+    tflib.init_uninitialized_vars([nonfinite_steps])
+
+    print('Setting up snapshot image grid...')
+    grid_size, grid_reals, grid_labels, grid_latents = misc.setup_snapshot_image_grid(G, training_set, **grid_args)
+    sched = training_schedule(cur_nimg=total_kimg * 1000, training_set=training_set, num_gpus=num_gpus, **sched_args)
+    grid_minibatch = max(sched.minibatch // num_gpus, 1)
+    grid_fakes = Gs.run(grid_latents, grid_labels, is_validation=True, minibatch_size=grid_minibatch)
+
+    print('Setting up run dir...')
+    misc.save_image_grid(grid_reals, os.path.join(submit_config.run_dir, 'reals.png'), drange=training_set.dynamic_range, grid_size=grid_size)
+    misc.save_image_grid(grid_fakes, os.path.join(submit_config.run_dir, 'fakes%06d.png' % resume_kimg), drange=drange_net, grid_size=grid_size)
+    summary_log = tf.summary.FileWriter(submit_config.run_dir)
+    if save_tf_graph:
+        summary_log.add_graph(tf.get_default_graph())
+    if save_weight_histograms:
+        G.setup_weight_histograms()
+        D.setup_weight_histograms()
+    from metrics import metric_base  # pylint: disable=import-outside-toplevel
+    metrics = metric_base.MetricGroup(metric_arg_list)
+
+    print('Training...\n')
+    ctx.update('', cur_epoch=resume_kimg, max_epoch=total_kimg)
+    maintenance_time = ctx.get_last_update_interval()
+    cur_nimg = int(resume_kimg * 1000)
+    cur_tick = 0
+    tick_start_nimg = cur_nimg
+    tick_steps = 0
+    prev_lod = -1.0
+    last_snapshot = None
+    while cur_nimg < total_kimg * 1000:
+        if ctx.should_stop():
+            break
+
+        # Choose training parameters and configure training ops.
+        sched = training_schedule(cur_nimg=cur_nimg, training_set=training_set, num_gpus=num_gpus, **sched_args)
+        training_set.configure(sched.minibatch // num_gpus, sched.lod)
+        if reset_opt_for_new_lod:
+            if np.floor(sched.lod) != np.floor(prev_lod) or np.ceil(sched.lod) != np.ceil(prev_lod):
+                G_opt.reset_optimizer_state()
+                D_opt.reset_optimizer_state()
+        prev_lod = sched.lod
+
+        # Run training ops.
+        D_feed = {inputs.lod_in: sched.lod, inputs.lrate_in: sched.D_lrate, inputs.minibatch_in: sched.minibatch}
+        G_feed = {inputs.lod_in: sched.lod, inputs.lrate_in: sched.G_lrate, inputs.minibatch_in: sched.minibatch}
+        for _mb_repeat in range(minibatch_repeats):
+            for _D_repeat in range(D_repeats):
+                tflib.run([D_train_op, Gs_update_op], D_feed)
+                cur_nimg += sched.minibatch
+            tflib.run([G_train_op], G_feed)
+        tick_steps += minibatch_repeats * (D_repeats + 1)
+
+        # Perform maintenance tasks once per tick.
+        done = (cur_nimg >= total_kimg * 1000)
+        if cur_nimg >= tick_start_nimg + sched.tick_kimg * 1000 or done:
+            cur_tick += 1
+            tick_kimg = (cur_nimg - tick_start_nimg) / 1000.0
+            tick_start_nimg = cur_nimg
+            tick_time = ctx.get_time_since_last_update()
+            total_time = ctx.get_time_since_start() + resume_time
+
+            # Report progress.
+            print('tick %-5d kimg %-8.1f lod %-5.2f minibatch %-4d time %-12s sec/tick %-7.1f sec/kimg %-7.2f maintenance %-6.1f gpumem %-4.1f' % (
+                autosummary('Progress/tick', cur_tick),
+                autosummary('Progress/kimg', cur_nimg / 1000.0),
+                autosummary('Progress/lod', sched.lod),
+                autosummary('Progress/minibatch', sched.minibatch),
+                dnnlib.util.format_time(autosummary('Timing/total_sec', total_time)),
+                autosummary('Timing/sec_per_tick', tick_time),
+                autosummary('Timing/sec_per_kimg', tick_time / tick_kimg),
+                autosummary('Timing/maintenance_sec', maintenance_time),
+                autosummary('Resources/peak_gpu_mem_gb', _peak_gpu_memory_bytes() / 2**30)))
+            autosummary('Timing/total_hours', total_time / (60.0 * 60.0))
+            autosummary('Timing/total_days', total_time / (24.0 * 60.0 * 60.0))
+
+            # Stop if the losses were NaN/Inf throughout the tick (every update was skipped).
+            bad_steps = int(tflib.run(nonfinite_steps))
+            tflib.set_vars({nonfinite_steps: 0})
+            if bad_steps > 0:
+                print('WARNING: NaN/Inf loss in %d of %d training steps of this tick; those updates were skipped.' % (bad_steps, tick_steps))
+            if bad_steps >= tick_steps:
+                summary_log.close()
+                ctx.close()
+                raise NonFiniteLossError('Training stopped at %.1f kimg: the loss was NaN/Inf in every step of the last tick. '
+                                         'Last good snapshot: %s. Lower the learning rate or resume from that snapshot.'
+                                         % (cur_nimg / 1000.0, last_snapshot or 'none written yet'))
+            tick_steps = 0
+
+            # Save snapshots.
+            if cur_tick % image_snapshot_ticks == 0 or done:
+                grid_fakes = Gs.run(grid_latents, grid_labels, is_validation=True, minibatch_size=grid_minibatch)
+                misc.save_image_grid(grid_fakes, os.path.join(submit_config.run_dir, 'fakes%06d.png' % (cur_nimg // 1000)), drange=drange_net, grid_size=grid_size)
+            if cur_tick % network_snapshot_ticks == 0 or done or cur_tick == 1:
+                pkl = os.path.join(submit_config.run_dir, 'network-snapshot-%06d.pkl' % (cur_nimg // 1000))
+                misc.save_pkl((G, D, Gs), pkl)
+                last_snapshot = pkl
+                metrics.run(pkl, run_dir=submit_config.run_dir, num_gpus=num_gpus, tf_config=tf_config)
+
+            # Update summaries and RunContext.
+            metrics.update_autosummaries()
+            tflib.autosummary.save_summaries(summary_log, cur_nimg)
+            ctx.update('%.2f' % sched.lod, cur_epoch=cur_nimg // 1000, max_epoch=total_kimg)
+            maintenance_time = ctx.get_last_update_interval() - tick_time
+
+    # Write final results.
+    misc.save_pkl((G, D, Gs), os.path.join(submit_config.run_dir, 'network-final.pkl'))
+    summary_log.close()
+    ctx.close()
+
+# ----------------------------------------------------------------------------
