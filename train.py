@@ -209,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument('--lod-transition-kimg', type=float, default=None, help='kimg of each fade-in (default 600)')
     g.add_argument('--lrate', type=float, default=None, help='learning rate of G and D at every resolution (default: preset tables)')
     g.add_argument('--tick-kimg', type=float, default=None, help='kimg per tick at every resolution (default: 160..20 by resolution)')
+    g.add_argument('--minibatch-dict', default=None, help="per-resolution minibatch, e.g. '8:64,16:32,32:16' (default: the GPU preset's table)")
+    g.add_argument('--G-smoothing-kimg', dest='G_smoothing_kimg', type=float, default=None, help='half-life of the Gs moving average in kimg (default 10)')
     g.add_argument('--metrics', type=_metric_list, default=None, help="comma-separated metrics on each snapshot, or 'none' (default: fid50k)")
     g.add_argument('--seed', type=int, default=1000, help='random seed (NumPy and TensorFlow; default: %(default)s)')
     g.add_argument('--grid-size', choices=['1080p', '4k', '8k'], default=None, help='size of the reals/fakes snapshot grids')
@@ -249,6 +251,15 @@ def resolve_resume(resume: str, resume_snapshot=None, resume_kimg=None, result_d
     return pkl, resume_kimg
 
 
+def _parse_res_dict(text: str, option: str) -> dict:
+    """'8:64,16:32' -> {8: 64, 16: 32}."""
+    try:
+        pairs = [item.split(':') for item in text.split(',') if item.strip()]
+        return {int(res): int(value) for res, value in pairs}
+    except ValueError:
+        raise ValueError("%s: expected 'resolution:value,...' such as '8:64,16:32', got %r" % (option, text)) from None
+
+
 def config_from_args(args) -> EasyDict:
     """The run configuration for parsed command-line arguments (a preset plus the user's choices)."""
     c = progan_config(args.config, args.gpus) if args.config in PROGAN_CONFIGS else stylegan_config(args.config, args.gpus)
@@ -276,6 +287,13 @@ def config_from_args(args) -> EasyDict:
             c.sched.minibatch_dict = {}
         if args.minibatch_base % args.gpus != 0:
             raise ValueError('--minibatch-base %d is not divisible by --gpus %d' % (args.minibatch_base, args.gpus))
+    if args.minibatch_dict is not None:
+        c.sched.minibatch_dict = _parse_res_dict(args.minibatch_dict, '--minibatch-dict')
+        bad = [(res, mb) for res, mb in c.sched.minibatch_dict.items() if mb % args.gpus != 0]
+        if bad:
+            raise ValueError('--minibatch-dict: minibatch %d at %dx%d is not divisible by --gpus %d' % (bad[0][1], bad[0][0], bad[0][0], args.gpus))
+    if args.G_smoothing_kimg is not None:
+        c.train.G_smoothing_kimg = args.G_smoothing_kimg
     for name in ('lod_initial_resolution', 'lod_training_kimg', 'lod_transition_kimg'):
         if getattr(args, name) is not None:
             c.sched[name] = getattr(args, name)

@@ -242,10 +242,10 @@ def training_loop(
     G_opt = tflib.Optimizer(name='TrainG', learning_rate=inputs.lrate_in, **G_opt_args)
     D_opt = tflib.Optimizer(name='TrainD', learning_rate=inputs.lrate_in, **D_opt_args)
     finite_flags = _build_towers(G, D, training_set, num_gpus, mirror_augment, drange_net, G_opt, D_opt, G_loss_args, D_loss_args, inputs)
-    nonfinite_steps, count_G, count_D = _nonfinite_counter(finite_flags)
-    G_train_op = tf.group(G_opt.apply_updates(), count_G)
-    D_train_op = tf.group(D_opt.apply_updates(), count_D)
+    G_train_op = G_opt.apply_updates()
+    D_train_op = D_opt.apply_updates()
     Gs_update_op = Gs.setup_as_moving_average_of(G, beta=Gs_beta)
+    nonfinite_steps, count_G, count_D = _nonfinite_counter(finite_flags)  # fetched with the train ops
     tflib.init_uninitialized_vars([nonfinite_steps])
 
     print('Setting up snapshot image grid...')
@@ -293,9 +293,9 @@ def training_loop(
         G_feed = {inputs.lod_in: sched.lod, inputs.lrate_in: sched.G_lrate, inputs.minibatch_in: sched.minibatch}
         for _mb_repeat in range(minibatch_repeats):
             for _D_repeat in range(D_repeats):
-                tflib.run([D_train_op, Gs_update_op], D_feed)
+                tflib.run([D_train_op, Gs_update_op, count_D], D_feed)
                 cur_nimg += sched.minibatch
-            tflib.run([G_train_op], G_feed)
+            tflib.run([G_train_op, count_G], G_feed)
         tick_steps += minibatch_repeats * (D_repeats + 1)
 
         # Perform maintenance tasks once per tick.

@@ -3,8 +3,16 @@
 import os
 from typing import Any, Iterable, List, Union
 
-import numpy as np
-import tensorflow.compat.v1 as tf
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # hide TensorFlow's C++ info logs (set before the import)
+
+import numpy as np  # noqa: E402
+import tensorflow.compat.v1 as tf  # noqa: E402
+
+try:  # The TF1 API is used on purpose: do not print a deprecation notice for each of its functions.
+    from tensorflow.python.util import deprecation as _deprecation
+    _deprecation._PRINT_DEPRECATION_WARNINGS = False  # pylint: disable=protected-access
+except ImportError:
+    pass
 
 tf.disable_v2_behavior()  # graph mode, v1 variables and v1 shapes, also on TF 2.x
 

@@ -1,0 +1,81 @@
+"""The demo behind `make demo`: train a small StyleGAN on built-in data on the CPU, then generate images.
+
+1. Builds datasets/digits (scikit-learn's 1,797 handwritten digits at 32x32, no download) if missing.
+2. Trains StyleGAN (config F's networks and losses, narrow feature maps) at up to 32x32 for a few minutes,
+   growing from 8x8, in a new run directory under results/.
+3. Generates a grid of new digits from the final snapshot.
+"""
+
+import argparse
+import glob
+import os
+import subprocess
+import sys
+import time
+
+import config
+
+DEMO_DATASET = 'digits'
+
+# Training settings of the demo: the official StyleGAN (config F) with narrow networks and a short
+# schedule, so that it finishes in a few minutes on two CPU cores.
+DEMO_TRAIN_ARGS = [
+    '--config', 'config-f', '--gpus', '1', '--metrics', 'none',
+    '--fmap-base', '256', '--fmap-max', '128',            # 128 feature maps at 4x4 down to 16 at 32x32
+    '--minibatch-base', '16', '--minibatch-all',          # small minibatches: many steps per minute on a CPU
+    '--lod-initial-resolution', '8', '--lod-training-kimg', '10', '--lod-transition-kimg', '5',
+    '--lrate', '0.002', '--G-smoothing-kimg', '1', '--tick-kimg', '6',
+    '--grid-size', '1080p', '--network-snapshot-ticks', '2', '--desc', 'demo',
+]
+
+
+def build_dataset(data_dir: str) -> str:
+    path = os.path.join(data_dir, DEMO_DATASET)
+    if glob.glob(os.path.join(path, '*.tfrecords')):
+        print('Demo dataset: %s (exists)' % path)
+        return path
+    print('Building the demo dataset in %s ...' % path)
+    subprocess.run([sys.executable, 'dataset_tool.py', 'create_demo', path], check=True)
+    return path
+
+
+def newest_run_dir(result_dir: str, before: set) -> str:
+    runs = sorted(set(glob.glob(os.path.join(result_dir, '*-demo'))) - before)
+    if not runs:
+        raise RuntimeError('The demo run did not create a run directory under %s' % result_dir)
+    return runs[-1]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--total-kimg', type=float, default=42, help='training length in thousands of images (default: %(default)s)')
+    parser.add_argument('--data-dir', default=config.data_dir, help='where datasets live (default: %(default)s)')
+    parser.add_argument('--result-dir', default=config.result_dir, help='where run directories go (default: %(default)s)')
+    args = parser.parse_args()
+    start = time.time()
+
+    build_dataset(args.data_dir)
+    before = set(glob.glob(os.path.join(args.result_dir, '*-demo')))
+    train_cmd = [sys.executable, 'train.py', '--dataset', DEMO_DATASET, '--data-dir', args.data_dir,
+                 '--result-dir', args.result_dir, '--total-kimg', str(args.total_kimg)] + DEMO_TRAIN_ARGS
+    print('Training: %s' % ' '.join(train_cmd[1:]))
+    subprocess.run(train_cmd, check=True)
+    run_dir = newest_run_dir(args.result_dir, before)
+
+    final_pkl = os.path.join(run_dir, 'network-final.pkl')
+    generated = os.path.join(run_dir, 'generated')
+    print('Generating new digits from %s ...' % final_pkl)
+    subprocess.run([sys.executable, 'generate.py', '--network', final_pkl, '--seeds', '0-63', '--grid', '--outdir', generated], check=True)
+
+    print()
+    print('Demo finished in %.1f minutes.' % ((time.time() - start) / 60))
+    print('  Run directory:     %s' % run_dir)
+    print('  Training reals:    %s' % os.path.join(run_dir, 'reals.png'))
+    print('  Training fakes:    %s' % sorted(glob.glob(os.path.join(run_dir, 'fakes*.png')))[-1])
+    print('  Final network:     %s' % final_pkl)
+    print('  Generated images:  %s' % generated)
+    print('  TensorBoard:       tensorboard --logdir %s' % run_dir)
+
+
+if __name__ == '__main__':
+    main()
