@@ -210,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument('--lrate', type=float, default=None, help='learning rate of G and D at every resolution (default: preset tables)')
     g.add_argument('--tick-kimg', type=float, default=None, help='kimg per tick at every resolution (default: 160..20 by resolution)')
     g.add_argument('--minibatch-dict', default=None, help="per-resolution minibatch, e.g. '8:64,16:32,32:16' (default: the GPU preset's table)")
+    g.add_argument('--r1-gamma', type=float, default=None, help='weight of the R1 penalty of D_logistic_simplegp (default 10)')
     g.add_argument('--G-smoothing-kimg', dest='G_smoothing_kimg', type=float, default=None, help='half-life of the Gs moving average in kimg (default 10)')
     g.add_argument('--metrics', type=_metric_list, default=None, help="comma-separated metrics on each snapshot, or 'none' (default: fid50k)")
     g.add_argument('--seed', type=int, default=1000, help='random seed (NumPy and TensorFlow; default: %(default)s)')
@@ -225,6 +226,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument('--resume-snapshot', type=int, default=None, help='with a run id/directory: the snapshot kimg to load (default: latest)')
     g.add_argument('--resume-kimg', type=float, default=None, help='training progress to resume at (default: from the snapshot file name)')
     g.add_argument('--resume-time', type=float, default=0.0, help='wall-clock seconds already spent (for reporting)')
+
+    g = parser.add_argument_group('several machines (TensorFlow distributed runtime; see README)')
+    g.add_argument('--cluster-workers', default=None, help="comma-separated host:port of every worker, chief first (or set TF_CONFIG)")
+    g.add_argument('--task-index', type=int, default=None, help='index of this process in --cluster-workers (0 = chief, which trains; others serve)')
+    g.add_argument('--cluster-timeout', type=float, default=60.0, help='seconds to wait for an unreachable worker (default: %(default)s)')
     return parser
 
 
@@ -260,13 +266,18 @@ def _parse_res_dict(text: str, option: str) -> dict:
         raise ValueError("%s: expected 'resolution:value,...' such as '8:64,16:32', got %r" % (option, text)) from None
 
 
-def config_from_args(args) -> EasyDict:
-    """The run configuration for parsed command-line arguments (a preset plus the user's choices)."""
-    c = progan_config(args.config, args.gpus) if args.config in PROGAN_CONFIGS else stylegan_config(args.config, args.gpus)
+def config_from_args(args, cluster_cfg=None) -> EasyDict:
+    """The run configuration for parsed command-line arguments (a preset plus the user's choices).
+    On a cluster, the GPU count is that of all towers of all workers."""
+    num_gpus = args.gpus * (cluster_cfg.num_workers if cluster_cfg is not None else 1)
+    c = progan_config(args.config, num_gpus) if args.config in PROGAN_CONFIGS else stylegan_config(args.config, num_gpus)
     if args.loss == 'wgangp':
         apply_wgan_gp(c)
 
-    c.desc = c.desc.replace('-%dgpu' % args.gpus, '') + '-' + args.dataset + ('-%d' % args.resolution if args.resolution else '') + '-%dgpu' % args.gpus
+    c.desc = c.desc.replace('-%dgpu' % num_gpus, '') + '-' + args.dataset + ('-%d' % args.resolution if args.resolution else '') + '-%dgpu' % num_gpus
+    if cluster_cfg is not None:
+        c.desc += '-%dworkers' % cluster_cfg.num_workers
+        c.train.cluster = cluster_cfg.to_dict()
     c.dataset = EasyDict(tfrecord_dir=args.dataset)
     if args.resolution is not None:
         c.dataset.resolution = args.resolution
@@ -285,13 +296,17 @@ def config_from_args(args) -> EasyDict:
         c.sched.minibatch_base = args.minibatch_base
         if args.minibatch_all:
             c.sched.minibatch_dict = {}
-        if args.minibatch_base % args.gpus != 0:
-            raise ValueError('--minibatch-base %d is not divisible by --gpus %d' % (args.minibatch_base, args.gpus))
+        if args.minibatch_base % num_gpus != 0:
+            raise ValueError('--minibatch-base %d does not divide over %d GPUs (towers)' % (args.minibatch_base, num_gpus))
     if args.minibatch_dict is not None:
         c.sched.minibatch_dict = _parse_res_dict(args.minibatch_dict, '--minibatch-dict')
-        bad = [(res, mb) for res, mb in c.sched.minibatch_dict.items() if mb % args.gpus != 0]
+        bad = [(res, mb) for res, mb in c.sched.minibatch_dict.items() if mb % num_gpus != 0]
         if bad:
-            raise ValueError('--minibatch-dict: minibatch %d at %dx%d is not divisible by --gpus %d' % (bad[0][1], bad[0][0], bad[0][0], args.gpus))
+            raise ValueError('--minibatch-dict: minibatch %d at %dx%d does not divide over %d GPUs (towers)' % (bad[0][1], bad[0][0], bad[0][0], num_gpus))
+    if args.r1_gamma is not None:
+        if not c.D_loss.func_name.endswith('D_logistic_simplegp'):
+            raise ValueError('--r1-gamma applies to D_logistic_simplegp, not to %s' % c.D_loss.func_name)
+        c.D_loss.r1_gamma = args.r1_gamma
     if args.G_smoothing_kimg is not None:
         c.train.G_smoothing_kimg = args.G_smoothing_kimg
     for name in ('lod_initial_resolution', 'lod_training_kimg', 'lod_transition_kimg'):
@@ -347,14 +362,24 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     from training.training_loop import NonFiniteLossError  # pylint: disable=import-outside-toplevel
     from dnnlib.tflib.network import NetworkPickleError  # pylint: disable=import-outside-toplevel
+    from dnnlib.tflib import cluster as cluster_lib  # pylint: disable=import-outside-toplevel
     try:
-        c = config_from_args(args)
+        cluster_cfg = cluster_lib.config_from_args_or_env(args.cluster_workers, args.task_index, args.gpus, args.cluster_timeout)
+        if cluster_cfg is not None and not cluster_cfg.is_chief:
+            cluster_lib.serve_until_done(cluster_cfg, {'rnd.np_random_seed': args.seed})
+            sys.stdout.flush()
+            os._exit(0)  # the gRPC server has no clean shutdown; do not wait for its threads
+        c = config_from_args(args, cluster_cfg)
         dataset_dir = os.path.join(args.data_dir, args.dataset)
         if not os.path.isdir(dataset_dir):
             raise FileNotFoundError('Dataset directory not found: %s (create it with dataset_tool.py, or pass --data-dir/--dataset)' % dataset_dir)
         config.data_dir = args.data_dir
-        run(c)
-    except (ValueError, FileNotFoundError, IOError, NonFiniteLossError, NetworkPickleError) as e:
+        try:
+            run(c)
+        finally:
+            if cluster_cfg is not None:
+                cluster_lib.mark_done(cluster_cfg)  # the workers exit
+    except (ValueError, FileNotFoundError, IOError, NonFiniteLossError, NetworkPickleError, cluster_lib.ClusterError) as e:
         print('train.py: error: %s' % e, file=sys.stderr)
         sys.exit(1)
 

@@ -1,5 +1,6 @@
 """Main training loop: progressive growing, one tower per GPU, Gs as the moving average of G."""
 
+import glob
 import os
 import sys
 
@@ -8,6 +9,7 @@ import tensorflow.compat.v1 as tf
 
 import dnnlib
 import dnnlib.tflib as tflib
+from dnnlib.tflib import cluster as cluster_lib
 from dnnlib.tflib.autosummary import autosummary
 
 import config
@@ -119,22 +121,24 @@ def _peak_gpu_memory_bytes():
         return 0
 
 
-def _check_minibatch_divides(sched_args, training_set, num_gpus):
-    """Fail early (before building anything big) if some resolution's minibatch is not usable."""
+def _check_minibatch_divides(sched_args, training_set, num_gpus, exact=False):
+    """Fail early (before building anything big) if some resolution's minibatch is not usable: smaller than
+    the number of towers, or (exact=True, distributed runs) not a multiple of it."""
     for res_log2 in range(2, training_set.resolution_log2 + 1):
         res = 2 ** res_log2
         mb = dict(sched_args.get('minibatch_dict', {})).get(res, sched_args.get('minibatch_base', 16))
-        if mb < num_gpus:
-            raise ValueError('Minibatch %d at %dx%d is smaller than the GPU count %d: raise minibatch_base/minibatch_dict or use fewer GPUs'
+        if mb < num_gpus or (exact and mb % num_gpus != 0):
+            raise ValueError('Minibatch %d at %dx%d does not divide over %d towers: change minibatch_base/minibatch_dict or the number of GPUs/workers'
                              % (mb, res, res, num_gpus))
 
 
-def _build_towers(G, D, training_set, num_gpus, mirror_augment, drange_net, G_opt, D_opt, G_loss_args, D_loss_args, inputs):
-    """One tower per GPU (shadow clones on GPUs > 0). Returns the per-step 'losses are finite' flags."""
+def _build_towers(G, D, tower_sets, devices, mirror_augment, drange_net, G_opt, D_opt, G_loss_args, D_loss_args, inputs):
+    """One tower per device (shadow clones on towers > 0), each reading from its own dataset object.
+    Returns the per-step 'losses are finite' flags."""
     lod_in, minibatch_split = inputs.lod_in, inputs.minibatch_split
     finite_flags = []
-    for gpu in range(num_gpus):
-        with tf.name_scope('GPU%d' % gpu), tf.device(tflib.tower_device(gpu)):
+    for gpu, (device, training_set) in enumerate(zip(devices, tower_sets)):
+        with tf.name_scope('GPU%d' % gpu), tf.device(device):
             G_gpu = G if gpu == 0 else G.clone(G.name + '_shadow')
             D_gpu = D if gpu == 0 else D.clone(D.name + '_shadow')
             lod_assign_ops = [tf.assign(G_gpu.find_var('lod'), lod_in), tf.assign(D_gpu.find_var('lod'), lod_in)]
@@ -160,6 +164,45 @@ def _nonfinite_counter(flags):
             bad = tf.logical_not(tf.reduce_all(tf.stack([f[which] for f in flags])))
             return tf.assign_add(counter, tf.cast(bad, tf.int32))
         return counter, count(0), count(1)
+
+
+def _load_worker_datasets(cluster_cfg, training_set, dataset_args):
+    """One dataset object per worker, its input ops placed on that worker (reading the worker's own copy
+    of the files); each worker's files are checked against the chief's shapes first."""
+    datasets = [training_set]
+    for task in range(1, cluster_cfg.num_workers):
+        with tf.device(cluster_cfg.task_device(task)):
+            _check_worker_dataset(cluster_cfg, task, training_set)
+            datasets.append(dataset.load_dataset(data_dir=config.data_dir, verbose=False, **dataset_args))
+    return datasets
+
+
+def _check_worker_dataset(cluster_cfg, task, training_set):
+    """Read the first record of every tfrecords file on the worker and compare its shape with the chief's."""
+    files = getattr(training_set, '_lod_files', {})
+    if not files:
+        return
+    checks = []
+    with tf.name_scope('CheckWorkerDataset%d' % task), tf.device('/cpu:0'):
+        for lod, tfr_file in sorted(files.items()):
+            record = tf.data.TFRecordDataset(tfr_file).take(1)
+            image = tf.data.make_one_shot_iterator(record.map(dataset.parse_tfrecord_tf)).get_next()
+            checks.append((lod, tfr_file, tf.shape(image)))
+    for lod, tfr_file, shape_op in checks:
+        expected = [training_set.shape[0], training_set.shape[1] >> lod, training_set.shape[2] >> lod]
+        try:
+            got = [int(dim) for dim in tflib.run(shape_op)]
+        except tf.errors.OpError as e:
+            raise cluster_lib.ClusterError('Worker %d (%s) cannot read %s: %s' % (task, cluster_cfg.workers[task], tfr_file, e.message.splitlines()[0])) from e
+        if got != expected:
+            raise cluster_lib.ClusterError('Worker %d (%s) has a different dataset: %s holds images of shape %s, the chief\'s has %s'
+                                           % (task, cluster_cfg.workers[task], tfr_file, got, expected))
+
+
+def _report_devices_used(run_metadata):
+    """Print which tasks/devices executed ops in a traced training step (distributed runs)."""
+    devices = sorted(set(d.device for d in run_metadata.step_stats.dev_stats if d.node_stats))
+    print('Training ops ran on: %s' % ', '.join(devices))
 
 
 def _run_config():
@@ -205,19 +248,31 @@ def training_loop(
     resume_run_id=None,             # Run ID, run dir or network pkl to resume training from, None = start from scratch.
     resume_snapshot=None,           # Snapshot index to resume training from, None = autodetect.
     resume_kimg=0.0,                # Assumed training progress at the beginning. Affects reporting and training schedule.
-    resume_time=0.0):               # Assumed wallclock time at the beginning. Affects reporting.
+    resume_time=0.0,                # Assumed wallclock time at the beginning. Affects reporting.
+    cluster=None):                  # Distributed training: dict of dnnlib.tflib.cluster.ClusterConfig, None = this machine only.
 
-    # Initialize dnnlib and TensorFlow.
+    # Initialize dnnlib and TensorFlow (on a cluster: connected to this chief's server, all workers answering).
     ctx = dnnlib.RunContext(submit_config, _run_config())
+    cluster_cfg = cluster_lib.ClusterConfig.from_dict(cluster) if cluster is not None else None
+    server = cluster_lib.connect_chief(cluster_cfg, tf_config) if cluster_cfg is not None else None  # noqa: F841  keep alive
     tflib.init_tf(tf_config)
-    num_gpus = submit_config.num_gpus
+    if cluster_cfg is not None:
+        devices = cluster_lib.tower_devices(cluster_cfg, tf.get_default_session())
+    else:
+        devices = [tflib.tower_device(gpu) for gpu in range(submit_config.num_gpus)]
+    num_gpus = len(devices)
+    if num_gpus != submit_config.num_gpus:
+        raise ValueError('The run has %d towers but submit_config.num_gpus is %d' % (num_gpus, submit_config.num_gpus))
 
-    # Load training set.
+    # Load training set (on a cluster: one per worker, read from the worker's own copy).
     training_set = dataset.load_dataset(data_dir=config.data_dir, verbose=True, **dataset_args)
-    _check_minibatch_divides(sched_args, training_set, num_gpus)
+    _check_minibatch_divides(sched_args, training_set, num_gpus, exact=cluster_cfg is not None)
+    worker_sets = _load_worker_datasets(cluster_cfg, training_set, dataset_args) if cluster_cfg is not None else [training_set]
+    towers_per_set = num_gpus // len(worker_sets)
+    tower_sets = [ds for ds in worker_sets for _ in range(towers_per_set)]
 
     # Construct networks.
-    with tf.device(tflib.tower_device(0)):
+    with tf.device(devices[0]):
         if resume_run_id is not None:
             network_pkl = _locate_resume_pkl(resume_run_id, resume_snapshot)
             print('Loading networks from "%s"...' % network_pkl)
@@ -241,7 +296,7 @@ def training_loop(
 
     G_opt = tflib.Optimizer(name='TrainG', learning_rate=inputs.lrate_in, **G_opt_args)
     D_opt = tflib.Optimizer(name='TrainD', learning_rate=inputs.lrate_in, **D_opt_args)
-    finite_flags = _build_towers(G, D, training_set, num_gpus, mirror_augment, drange_net, G_opt, D_opt, G_loss_args, D_loss_args, inputs)
+    finite_flags = _build_towers(G, D, tower_sets, devices, mirror_augment, drange_net, G_opt, D_opt, G_loss_args, D_loss_args, inputs)
     G_train_op = G_opt.apply_updates()
     D_train_op = D_opt.apply_updates()
     Gs_update_op = Gs.setup_as_moving_average_of(G, beta=Gs_beta)
@@ -267,92 +322,113 @@ def training_loop(
     metrics = metric_base.MetricGroup(metric_arg_list)
 
     print('Training...\n')
-    ctx.update('', cur_epoch=resume_kimg, max_epoch=total_kimg)
-    maintenance_time = ctx.get_last_update_interval()
-    cur_nimg = int(resume_kimg * 1000)
-    cur_tick = 0
-    tick_start_nimg = cur_nimg
-    tick_steps = 0
-    prev_lod = -1.0
-    last_snapshot = None
-    while cur_nimg < total_kimg * 1000:
-        if ctx.should_stop():
-            break
+    try:
+        ctx.update('', cur_epoch=resume_kimg, max_epoch=total_kimg)
+        maintenance_time = ctx.get_last_update_interval()
+        cur_nimg = int(resume_kimg * 1000)
+        cur_tick = 0
+        tick_start_nimg = cur_nimg
+        tick_steps = 0
+        prev_lod = -1.0
+        last_snapshot = None
+        while cur_nimg < total_kimg * 1000:
+            if ctx.should_stop():
+                break
 
-        # Choose training parameters and configure training ops.
-        sched = training_schedule(cur_nimg=cur_nimg, training_set=training_set, num_gpus=num_gpus, **sched_args)
-        training_set.configure(sched.minibatch // num_gpus, sched.lod)
-        if reset_opt_for_new_lod:
-            if np.floor(sched.lod) != np.floor(prev_lod) or np.ceil(sched.lod) != np.ceil(prev_lod):
-                G_opt.reset_optimizer_state()
-                D_opt.reset_optimizer_state()
-        prev_lod = sched.lod
+            # Choose training parameters and configure training ops.
+            sched = training_schedule(cur_nimg=cur_nimg, training_set=training_set, num_gpus=num_gpus, **sched_args)
+            for ds in worker_sets:
+                ds.configure(sched.minibatch // num_gpus, sched.lod)
+            if reset_opt_for_new_lod:
+                if np.floor(sched.lod) != np.floor(prev_lod) or np.ceil(sched.lod) != np.ceil(prev_lod):
+                    G_opt.reset_optimizer_state()
+                    D_opt.reset_optimizer_state()
+            prev_lod = sched.lod
 
-        # Run training ops.
-        D_feed = {inputs.lod_in: sched.lod, inputs.lrate_in: sched.D_lrate, inputs.minibatch_in: sched.minibatch}
-        G_feed = {inputs.lod_in: sched.lod, inputs.lrate_in: sched.G_lrate, inputs.minibatch_in: sched.minibatch}
-        for _mb_repeat in range(minibatch_repeats):
-            for _D_repeat in range(D_repeats):
-                tflib.run([D_train_op, Gs_update_op, count_D], D_feed)
+            # Run training ops.
+            D_feed = {inputs.lod_in: sched.lod, inputs.lrate_in: sched.D_lrate, inputs.minibatch_in: sched.minibatch}
+            G_feed = {inputs.lod_in: sched.lod, inputs.lrate_in: sched.G_lrate, inputs.minibatch_in: sched.minibatch}
+            if cluster_cfg is not None and cur_nimg == int(resume_kimg * 1000):  # show that every worker trains
+                run_metadata = tf.RunMetadata()
+                tflib.run([D_train_op, Gs_update_op, count_D], D_feed, options=tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE), run_metadata=run_metadata)
+                _report_devices_used(run_metadata)
                 cur_nimg += sched.minibatch
-            tflib.run([G_train_op, count_G], G_feed)
-        tick_steps += minibatch_repeats * (D_repeats + 1)
+                tflib.run([G_train_op, count_G], G_feed)
+                tick_steps += 2
+            for _mb_repeat in range(minibatch_repeats):
+                for _D_repeat in range(D_repeats):
+                    tflib.run([D_train_op, Gs_update_op, count_D], D_feed)
+                    cur_nimg += sched.minibatch
+                tflib.run([G_train_op, count_G], G_feed)
+            tick_steps += minibatch_repeats * (D_repeats + 1)
 
-        # Perform maintenance tasks once per tick.
-        done = (cur_nimg >= total_kimg * 1000)
-        if cur_nimg >= tick_start_nimg + sched.tick_kimg * 1000 or done:
-            cur_tick += 1
-            tick_kimg = (cur_nimg - tick_start_nimg) / 1000.0
-            tick_start_nimg = cur_nimg
-            tick_time = ctx.get_time_since_last_update()
-            total_time = ctx.get_time_since_start() + resume_time
+            # Perform maintenance tasks once per tick.
+            done = (cur_nimg >= total_kimg * 1000)
+            if cur_nimg >= tick_start_nimg + sched.tick_kimg * 1000 or done:
+                cur_tick += 1
+                tick_kimg = (cur_nimg - tick_start_nimg) / 1000.0
+                tick_start_nimg = cur_nimg
+                tick_time = ctx.get_time_since_last_update()
+                total_time = ctx.get_time_since_start() + resume_time
 
-            # Report progress.
-            print('tick %-5d kimg %-8.1f lod %-5.2f minibatch %-4d time %-12s sec/tick %-7.1f sec/kimg %-7.2f maintenance %-6.1f gpumem %-4.1f' % (
-                autosummary('Progress/tick', cur_tick),
-                autosummary('Progress/kimg', cur_nimg / 1000.0),
-                autosummary('Progress/lod', sched.lod),
-                autosummary('Progress/minibatch', sched.minibatch),
-                dnnlib.util.format_time(autosummary('Timing/total_sec', total_time)),
-                autosummary('Timing/sec_per_tick', tick_time),
-                autosummary('Timing/sec_per_kimg', tick_time / tick_kimg),
-                autosummary('Timing/maintenance_sec', maintenance_time),
-                autosummary('Resources/peak_gpu_mem_gb', _peak_gpu_memory_bytes() / 2**30)))
-            autosummary('Timing/total_hours', total_time / (60.0 * 60.0))
-            autosummary('Timing/total_days', total_time / (24.0 * 60.0 * 60.0))
+                # Report progress.
+                print('tick %-5d kimg %-8.1f lod %-5.2f minibatch %-4d time %-12s sec/tick %-7.1f sec/kimg %-7.2f maintenance %-6.1f gpumem %-4.1f' % (
+                    autosummary('Progress/tick', cur_tick),
+                    autosummary('Progress/kimg', cur_nimg / 1000.0),
+                    autosummary('Progress/lod', sched.lod),
+                    autosummary('Progress/minibatch', sched.minibatch),
+                    dnnlib.util.format_time(autosummary('Timing/total_sec', total_time)),
+                    autosummary('Timing/sec_per_tick', tick_time),
+                    autosummary('Timing/sec_per_kimg', tick_time / tick_kimg),
+                    autosummary('Timing/maintenance_sec', maintenance_time),
+                    autosummary('Resources/peak_gpu_mem_gb', _peak_gpu_memory_bytes() / 2**30)))
+                autosummary('Timing/total_hours', total_time / (60.0 * 60.0))
+                autosummary('Timing/total_days', total_time / (24.0 * 60.0 * 60.0))
 
-            # Stop if the losses were NaN/Inf throughout the tick (every update was skipped).
-            bad_steps = int(tflib.run(nonfinite_steps))
-            tflib.set_vars({nonfinite_steps: 0})
-            if bad_steps > 0:
-                print('WARNING: NaN/Inf loss in %d of %d training steps of this tick; those updates were skipped.' % (bad_steps, tick_steps))
-            if bad_steps >= tick_steps:
-                summary_log.close()
-                ctx.close()
-                raise NonFiniteLossError('Training stopped at %.1f kimg: the loss was NaN/Inf in every step of the last tick. '
-                                         'Last good snapshot: %s. Lower the learning rate or resume from that snapshot.'
-                                         % (cur_nimg / 1000.0, last_snapshot or 'none written yet'))
-            tick_steps = 0
+                # Stop if the losses were NaN/Inf throughout the tick (every update was skipped).
+                bad_steps = int(tflib.run(nonfinite_steps))
+                tflib.set_vars({nonfinite_steps: 0})
+                if bad_steps > 0:
+                    print('WARNING: NaN/Inf loss in %d of %d training steps of this tick; those updates were skipped.' % (bad_steps, tick_steps))
+                if bad_steps >= tick_steps:
+                    raise NonFiniteLossError('Training stopped at %.1f kimg: the loss was NaN/Inf in every step of the last tick. '
+                                             'Last good snapshot: %s. Lower the learning rate or resume from that snapshot.'
+                                             % (cur_nimg / 1000.0, last_snapshot or 'none written yet'))
+                tick_steps = 0
 
-            # Save snapshots.
-            if cur_tick % image_snapshot_ticks == 0 or done:
-                grid_fakes = Gs.run(grid_latents, grid_labels, is_validation=True, minibatch_size=grid_minibatch)
-                misc.save_image_grid(grid_fakes, os.path.join(submit_config.run_dir, 'fakes%06d.png' % (cur_nimg // 1000)), drange=drange_net, grid_size=grid_size)
-            if cur_tick % network_snapshot_ticks == 0 or done or cur_tick == 1:
-                pkl = os.path.join(submit_config.run_dir, 'network-snapshot-%06d.pkl' % (cur_nimg // 1000))
-                misc.save_pkl((G, D, Gs), pkl)
-                last_snapshot = pkl
-                metrics.run(pkl, run_dir=submit_config.run_dir, num_gpus=num_gpus, tf_config=tf_config)
+                # Save snapshots.
+                if cur_tick % image_snapshot_ticks == 0 or done:
+                    grid_fakes = Gs.run(grid_latents, grid_labels, is_validation=True, minibatch_size=grid_minibatch)
+                    misc.save_image_grid(grid_fakes, os.path.join(submit_config.run_dir, 'fakes%06d.png' % (cur_nimg // 1000)), drange=drange_net, grid_size=grid_size)
+                if cur_tick % network_snapshot_ticks == 0 or done or cur_tick == 1:
+                    pkl = os.path.join(submit_config.run_dir, 'network-snapshot-%06d.pkl' % (cur_nimg // 1000))
+                    misc.save_pkl((G, D, Gs), pkl)
+                    last_snapshot = pkl
+                    metrics.run(pkl, run_dir=submit_config.run_dir, num_gpus=num_gpus, tf_config=tf_config)
 
-            # Update summaries and RunContext.
-            metrics.update_autosummaries()
-            tflib.autosummary.save_summaries(summary_log, cur_nimg)
-            ctx.update('%.2f' % sched.lod, cur_epoch=cur_nimg // 1000, max_epoch=total_kimg)
-            maintenance_time = ctx.get_last_update_interval() - tick_time
+                # Update summaries and RunContext.
+                metrics.update_autosummaries()
+                tflib.autosummary.save_summaries(summary_log, cur_nimg)
+                ctx.update('%.2f' % sched.lod, cur_epoch=cur_nimg // 1000, max_epoch=total_kimg)
+                maintenance_time = ctx.get_last_update_interval() - tick_time
 
-    # Write final results.
-    misc.save_pkl((G, D, Gs), os.path.join(submit_config.run_dir, 'network-final.pkl'))
-    summary_log.close()
-    ctx.close()
+        # Write final results.
+        misc.save_pkl((G, D, Gs), os.path.join(submit_config.run_dir, 'network-final.pkl'))
+    except tf.errors.DataLossError as e:
+        raise training_set.read_error(e) from e
+    except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.AbortedError) as e:
+        if cluster_cfg is None:
+            raise
+        raise cluster_lib.ClusterError('Lost contact with a worker during training (%s). Last snapshot: %s. '
+                                       'Restart all workers and resume from it.' % (e.message.splitlines()[0], _latest_snapshot(submit_config.run_dir))) from e
+    finally:
+        summary_log.close()
+        ctx.close()
+
+
+def _latest_snapshot(run_dir):
+    pkls = sorted(glob.glob(os.path.join(run_dir, 'network-snapshot-*.pkl')))
+    return pkls[-1] if pkls else 'none written yet'
+
 
 # ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ by the modules that implement them) to this project's code instead of executing 
 unknown build functions run their embedded source only inside `allow_embedded_code()`.
 """
 
+import codecs
 import contextlib
 import inspect
 import io
@@ -618,6 +619,7 @@ _SAFE_GLOBALS = {
     ("builtins", "bytearray"): bytearray,
     ("builtins", "complex"): complex,
     ("builtins", "object"): object,
+    ("_codecs", "encode"): codecs.encode,  # bytes in protocol <= 2 pickles written by Python 3 (text -> bytes only)
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
 }

@@ -22,6 +22,12 @@ def _is_gpu_device(dev: str) -> bool:
     return "gpu" in dev.lower()
 
 
+def _host_of(dev: str) -> tuple:
+    """The machine a device belongs to: (job, replica, task); local devices all map to (None, None, None)."""
+    spec = tf.DeviceSpec.from_string(dev)
+    return spec.job, spec.replica, spec.task
+
+
 class Optimizer:
     """Wrapper of a tf.train.Optimizer: register_gradients() once per device, then apply_updates()."""
 
@@ -153,23 +159,37 @@ class Optimizer:
         return dev_grads
 
     def _sum_across_devices(self, devices: List[str], dev_grads: "OrderedDict") -> None:
-        """Replace each device's gradients with the sum over all devices (the same values everywhere)."""
-        all_gpus = all(_is_gpu_device(dev) for dev in devices) and tfutil.num_physical_gpus() > 0
+        """Replace each device's gradients with the sum over all devices (the same values everywhere).
+        Sums within each machine first (NCCL when every device is a GPU), then across machines."""
+        hosts = OrderedDict()  # (job, replica, task) => devices of that machine
+        for dev in devices:
+            hosts.setdefault(_host_of(dev), []).append(dev)
+        use_nccl = all(_is_gpu_device(dev) for dev in devices) and (tfutil.num_physical_gpus() > 0 or any("/job:" in dev for dev in devices))
         with tf.name_scope("SumAcrossGPUs"), tf.device(None):
             for var_idx, grad_shape in enumerate(self._grad_shapes):
-                g = [dev_grads[dev][var_idx][0] for dev in devices]
-                if all_gpus and np.prod(grad_shape):  # NCCL does not support zero-sized tensors
-                    from tensorflow.python.ops import nccl_ops  # pylint: disable=import-outside-toplevel
-                    g = nccl_ops.all_sum(g)
-                else:
+                host_sums = []
+                for host_devs in hosts.values():
+                    g = [dev_grads[host_dev][var_idx][0] for host_dev in host_devs]
+                    if use_nccl and len(g) > 1 and np.prod(grad_shape):  # NCCL does not support zero-sized tensors
+                        from tensorflow.python.ops import nccl_ops  # pylint: disable=import-outside-toplevel
+                        g = nccl_ops.all_sum(g)  # every GPU of the machine gets the machine's sum
+                    elif len(g) > 1:
+                        with tf.device(host_devs[0]):
+                            g = [tf.add_n(g)] * len(g)
+                    host_sums.append(g)
+                if len(hosts) > 1:
                     with tf.device(devices[0]):
-                        total = tf.add_n(g)
-                    g = []
-                    for dev in devices:
+                        total = tf.add_n([g[0] for g in host_sums])
+                    host_sums = []
+                    for host_devs in hosts.values():
+                        with tf.device(host_devs[0]):
+                            host_total = tf.identity(total)  # one transfer per machine, then local copies
+                        host_sums.append([host_total] * len(host_devs))
+                for host_devs, sums in zip(hosts.values(), host_sums):
+                    for dev, gg in zip(host_devs, sums):
                         with tf.device(dev):
-                            g.append(tf.identity(total))
-                for dev, gg in zip(devices, g):
-                    dev_grads[dev][var_idx] = (gg, dev_grads[dev][var_idx][1])
+                            gg = gg if gg.device == dev else tf.identity(gg)
+                        dev_grads[dev][var_idx] = (gg, dev_grads[dev][var_idx][1])
 
     def reset_optimizer_state(self) -> None:
         """Re-initialize the optimizer's internal state (e.g. Adam moments)."""

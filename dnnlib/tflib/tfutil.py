@@ -4,6 +4,7 @@ import os
 from typing import Any, Iterable, List, Union
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # hide TensorFlow's C++ info logs (set before the import)
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # NCHW convolutions on the CPU need oneDNN (TF's own CPU kernels are NHWC-only)
 
 import numpy as np  # noqa: E402
 import tensorflow.compat.v1 as tf  # noqa: E402
@@ -123,8 +124,10 @@ def _sanitize_tf_config(config_dict: dict = None) -> dict:
     return cfg
 
 
-def init_tf(config_dict: dict = None) -> None:
-    """Create the default TensorFlow session with good default settings (once per process)."""
+def init_tf(config_dict: dict = None, target: str = "", config_proto: tf.ConfigProto = None) -> None:
+    """Create the default TensorFlow session with good default settings (once per process).
+    `target` connects it to a tf.train.Server (distributed training); `config_proto` replaces the
+    ConfigProto derived from config_dict."""
     if tf.get_default_session() is not None:
         return
     cfg = _sanitize_tf_config(config_dict)
@@ -142,7 +145,7 @@ def init_tf(config_dict: dict = None) -> None:
             if len(fields) != 2:
                 raise ValueError("Invalid tf_config key %r" % key)
             os.environ[fields[1]] = str(value)
-    create_session(cfg, force_as_default=True)
+    create_session(cfg, force_as_default=True, target=target, config_proto=config_proto)
 
 
 def assert_tf_initialized() -> None:
@@ -172,9 +175,9 @@ def create_config_proto(config_dict: dict = None) -> tf.ConfigProto:
     return config_proto
 
 
-def create_session(config_dict: dict = None, force_as_default: bool = False, target: str = "") -> tf.Session:
+def create_session(config_dict: dict = None, force_as_default: bool = False, target: str = "", config_proto: tf.ConfigProto = None) -> tf.Session:
     """Create a tf.Session from a config dict; optionally make it the default session for good."""
-    session = tf.Session(target=target, config=create_config_proto(config_dict))
+    session = tf.Session(target=target, config=config_proto if config_proto is not None else create_config_proto(config_dict))
     if force_as_default:
         # pylint: disable=protected-access
         session._default_session = session.as_default()
