@@ -55,8 +55,8 @@ def test_rounding_caps_and_rampup():
     assert _sched(6100, 8, max_minibatch_per_gpu={256: 2}).minibatch == 16  # capped per GPU
     s = _sched(5, 1, lrate_rampup_kimg=10)
     assert s.G_lrate == pytest.approx(0.0005) and s.D_lrate == pytest.approx(0.0005)
-    s = _sched(0, 1, resolution_log2=5, lod_initial_resolution=4, lod_training_kimg=0, lod_transition_kimg=0)
-    assert s.lod == 0 and s.resolution == 32                                # no growing
+    s = _sched(0, 1, resolution_log2=5, lod_initial_resolution=32, lod_training_kimg=0, lod_transition_kimg=0)
+    assert s.lod == 0 and s.resolution == 32                                # no growing ('-nogrowing' preset)
 
 
 def test_process_reals_against_numpy():
