@@ -27,7 +27,8 @@ DEMO_TRAIN_ARGS = [
     '--minibatch-base', '32', '--minibatch-all',
     '--lod-initial-resolution', '8', '--lod-training-kimg', '8', '--lod-transition-kimg', '8',
     '--lrate', '0.001', '--r1-gamma', '1', '--G-smoothing-kimg', '1', '--tick-kimg', '4',
-    '--grid-size', '1080p', '--network-snapshot-ticks', '4', '--desc', 'demo',
+    '--max-label-size', 'full',                           # conditional on the digit class: every class is generated
+    '--grid-size', '1080p', '--grid-layout', 'row_per_class', '--network-snapshot-ticks', '4', '--desc', 'demo',
 ]
 
 

@@ -74,24 +74,32 @@ ALL_CONFIGS = list(STYLEGAN_CONFIGS) + PROGAN_CONFIGS
 KNOWN_DATASETS = {'ffhq': True, 'celebahq': True, 'lsun-bedroom-full': False, 'lsun-car-512x384': False, 'lsun-cat-full': False}
 
 
-def stylegan_config(preset: str, num_gpus: int) -> EasyDict:
-    """The official StyleGAN configuration (config F, targeted at FFHQ) with a paper preset applied."""
+def _base_config(desc, G_func, D_func, G_loss, D_loss, grid_size, num_gpus) -> EasyDict:
+    """What every official configuration has: networks, Adam (beta1 0, beta2 0.99), losses, grid, fid50k."""
     c = EasyDict()
-    c.desc = 'sgan'
+    c.desc = desc
     c.train = EasyDict(run_func_name='training.training_loop.training_loop')
-    c.G = EasyDict(func_name='training.networks_stylegan.G_style')
-    c.D = EasyDict(func_name='training.networks_stylegan.D_basic')
+    c.G = EasyDict(func_name=G_func)
+    c.D = EasyDict(func_name=D_func)
     c.G_opt = EasyDict(beta1=0.0, beta2=0.99, epsilon=1e-8)
     c.D_opt = EasyDict(beta1=0.0, beta2=0.99, epsilon=1e-8)
-    c.G_loss = EasyDict(func_name='training.loss.G_logistic_nonsaturating')
-    c.D_loss = EasyDict(func_name='training.loss.D_logistic_simplegp', r1_gamma=10.0)
+    c.G_loss = G_loss
+    c.D_loss = D_loss
     c.dataset = EasyDict()
     c.sched = EasyDict()
-    c.grid = EasyDict(size='4k', layout='random')
+    c.grid = EasyDict(size=grid_size, layout='random')
     c.metrics = ['fid50k']
     c.submit_config = dnnlib.SubmitConfig()
     c.tf_config = {'rnd.np_random_seed': 1000}
     _apply_gpu_preset(c, num_gpus)
+    return c
+
+
+def stylegan_config(preset: str, num_gpus: int) -> EasyDict:
+    """The official StyleGAN configuration (config F, targeted at FFHQ) with a paper preset applied."""
+    c = _base_config('sgan', 'training.networks_stylegan.G_style', 'training.networks_stylegan.D_basic',
+                     EasyDict(func_name='training.loss.G_logistic_nonsaturating'),
+                     EasyDict(func_name='training.loss.D_logistic_simplegp', r1_gamma=10.0), '4k', num_gpus)
     c.train.total_kimg = 25000  # Tuned config for StyleGAN.
     c.sched.lod_initial_resolution = 8
     p = STYLEGAN_CONFIGS[preset]
@@ -103,22 +111,8 @@ def stylegan_config(preset: str, num_gpus: int) -> EasyDict:
 
 def progan_config(preset: str, num_gpus: int) -> EasyDict:
     """The official Progressive GAN configuration (targeted at CelebA-HQ), fp32 or fp16."""
-    c = EasyDict()
-    c.desc = 'pgan'
-    c.train = EasyDict(run_func_name='training.training_loop.training_loop')
-    c.G = EasyDict(func_name='training.networks_progan.G_paper')
-    c.D = EasyDict(func_name='training.networks_progan.D_paper')
-    c.G_opt = EasyDict(beta1=0.0, beta2=0.99, epsilon=1e-8)
-    c.D_opt = EasyDict(beta1=0.0, beta2=0.99, epsilon=1e-8)
-    c.G_loss = EasyDict(func_name='training.loss.G_wgan')
-    c.D_loss = EasyDict(func_name='training.loss.D_wgan_gp')
-    c.dataset = EasyDict()
-    c.sched = EasyDict()
-    c.grid = EasyDict(size='1080p', layout='random')
-    c.metrics = ['fid50k']
-    c.submit_config = dnnlib.SubmitConfig()
-    c.tf_config = {'rnd.np_random_seed': 1000}
-    _apply_gpu_preset(c, num_gpus)
+    c = _base_config('pgan', 'training.networks_progan.G_paper', 'training.networks_progan.D_paper',
+                     EasyDict(func_name='training.loss.G_wgan'), EasyDict(func_name='training.loss.D_wgan_gp'), '1080p', num_gpus)
     if preset == 'pgan-fp16':
         c.desc += '-fp16'
         c.G.dtype = 'float16'
@@ -246,7 +240,12 @@ def resolve_resume(resume: str, resume_snapshot=None, resume_kimg=None, result_d
         pkl = resume
     else:
         run_id = int(resume) if resume.isdigit() else resume
-        pkl = misc.locate_network_pkl(run_id, resume_snapshot)
+        if resume_snapshot is None:
+            # The latest numbered snapshot: network-final.pkl holds the same networks but no kimg in its name.
+            snapshots = misc.list_network_pkls(run_id, include_final=False)
+            pkl = snapshots[-1] if snapshots else misc.locate_network_pkl(run_id)
+        else:
+            pkl = misc.locate_network_pkl(run_id, resume_snapshot)
     if resume_kimg is None:
         match = _SNAPSHOT_RE.search(os.path.basename(pkl))
         if match:

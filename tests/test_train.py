@@ -1,0 +1,200 @@
+"""train.py and training_loop: real runs on tiny data (subprocesses as a user runs them, and in-process)."""
+
+import glob
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import dnnlib
+import train
+from tests.conftest import python_env
+from tests.helpers.metric_fixtures import random_images, write_tfrecords
+
+TINY = ['--dataset', 'tiny', '--gpus', '1', '--fmap-base', '64', '--fmap-max', '16', '--minibatch-base', '8', '--minibatch-all',
+        '--lod-initial-resolution', '4', '--lod-training-kimg', '1', '--lod-transition-kimg', '1', '--tick-kimg', '1',
+        '--grid-size', '1080p', '--network-snapshot-ticks', '1']
+TICK_RE = re.compile(r'^tick (\d+)\s+kimg ([\d.]+)\s+lod ([\d.]+)\s+minibatch (\d+)\s+time (.+?)\s+sec/tick ([\d.]+)\s+'
+                     r'sec/kimg ([\d.]+)\s+maintenance ([-\d.]+)\s+gpumem ([\d.]+)\s*$')
+
+
+def _make_dataset(root, labels=False):
+    path = write_tfrecords(os.path.join(str(root), 'tiny'), random_images(24, resolution=8, channels=1, seed=1))
+    if labels:
+        np.save(os.path.join(path, 'tiny-rxx.labels'), np.eye(3, dtype=np.float32)[np.arange(24) % 3])
+    return str(root)
+
+
+def _train(repo_root, args, timeout=600):
+    res = subprocess.run([sys.executable, 'train.py'] + args, cwd=repo_root, env=python_env(), capture_output=True, text=True, timeout=timeout)
+    return res.returncode, res.stdout + res.stderr
+
+
+def _ticks(output):
+    return [TICK_RE.match(line).groups() for line in output.splitlines() if line.startswith('tick ')]
+
+
+def test_two_ticks_then_resume(repo_root, tmp_path):
+    data_dir = _make_dataset(tmp_path / 'data')
+    results = str(tmp_path / 'results')
+    rc, out = _train(repo_root, TINY + ['--data-dir', data_dir, '--result-dir', results, '--total-kimg', '2', '--metrics', 'dummy'])
+    assert rc == 0, out[-3000:]
+    run_dir = glob.glob(os.path.join(results, '00000-*'))[0]
+    for name in ['log.txt', 'run.txt', 'config.txt', 'submit_config.pkl', 'submit_config.txt', 'reals.png', 'fakes000000.png',
+                 'fakes000001.png', 'fakes000002.png', 'network-snapshot-000001.pkl', 'network-snapshot-000002.pkl', 'network-final.pkl',
+                 'metric-dummy.txt', '_finished.txt']:
+        assert os.path.isfile(os.path.join(run_dir, name)), name
+    assert glob.glob(os.path.join(run_dir, 'events.out.tfevents.*'))
+    ticks = _ticks(open(os.path.join(run_dir, 'log.txt')).read())
+    assert [t[0] for t in ticks] == ['1', '2']
+    assert float(ticks[0][1]) == pytest.approx(1.0, abs=0.05) and float(ticks[0][2]) == pytest.approx(1.0, abs=0.02)  # still 4x4 at 1 kimg
+    # The tick line shows the lod of the tick's last step (as the original): at 1.98 kimg the fade to 8x8 is nearly done.
+    assert float(ticks[1][1]) == pytest.approx(2.0, abs=0.05) and float(ticks[1][2]) == pytest.approx(0.0, abs=0.05)
+    assert all(int(t[3]) == 8 for t in ticks) and all(float(t[8]) == 0.0 for t in ticks)
+    assert len(open(os.path.join(run_dir, 'metric-dummy.txt')).read().splitlines()) == 2  # one line per snapshot
+    config_txt = open(os.path.join(run_dir, 'config.txt')).read()
+    assert "'tfrecord_dir': 'tiny'" in config_txt and 'training.loss.D_logistic_simplegp' in config_txt
+
+    # The snapshot loads and generates.
+    from training import misc
+    _G, _D, Gs = misc.load_pkl(os.path.join(run_dir, 'network-snapshot-000002.pkl'))
+    images = Gs.run(np.random.RandomState(0).randn(3, *Gs.input_shape[1:]).astype(np.float32), None)
+    assert images.shape == (3, 1, 8, 8) and np.all(np.isfinite(images))
+
+    # Resume from the run directory: latest snapshot, kimg from its name, lod from the schedule at that kimg.
+    rc, out = _train(repo_root, TINY + ['--data-dir', data_dir, '--result-dir', results, '--total-kimg', '3', '--metrics', 'none',
+                                        '--resume', run_dir])
+    assert rc == 0, out[-3000:]
+    assert 'network-snapshot-000002.pkl' in out
+    resumed = glob.glob(os.path.join(results, '00001-*-resume'))[0]
+    ticks = _ticks(open(os.path.join(resumed, 'log.txt')).read())
+    assert float(ticks[0][1]) == pytest.approx(3.0, abs=0.05) and float(ticks[0][2]) == 0.0
+    assert os.path.isfile(os.path.join(resumed, 'fakes000002.png')) and os.path.isfile(os.path.join(resumed, 'network-snapshot-000003.pkl'))
+
+
+def test_killed_run_leaves_loadable_snapshot_and_resumes(repo_root, tmp_path):
+    data_dir = _make_dataset(tmp_path / 'data')
+    results = str(tmp_path / 'results')
+    log = open(tmp_path / 'train.log', 'w')
+    proc = subprocess.Popen([sys.executable, 'train.py'] + TINY + ['--data-dir', data_dir, '--result-dir', results, '--total-kimg', '1000',
+                                                                  '--metrics', 'none', '--tick-kimg', '0.2'],
+                            cwd=repo_root, env=python_env(), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 600
+        while len(glob.glob(os.path.join(results, '*', 'network-snapshot-*.pkl'))) < 2 and time.time() < deadline:
+            assert proc.poll() is None, open(tmp_path / 'train.log').read()[-2000:]
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGKILL)  # at any moment, possibly while a snapshot is being written
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+    run_dir = glob.glob(os.path.join(results, '00000-*'))[0]
+    # Only complete pickles under their final names (an interrupted write stays a hidden .tmp-* file).
+    assert {f for f in os.listdir(run_dir) if f.endswith('.pkl') and not f.startswith(('network-', '.tmp-'))} == {'submit_config.pkl'}
+    from training import misc
+    latest = misc.locate_network_pkl(run_dir)
+    misc.load_pkl(latest)  # complete, not truncated
+    rc, out = _train(repo_root, TINY + ['--data-dir', data_dir, '--result-dir', results, '--total-kimg', '0.4', '--tick-kimg', '0.2',
+                                        '--metrics', 'none', '--resume', run_dir, '--resume-kimg', '0.2'])
+    assert rc == 0, out[-3000:]
+    assert 'Loading networks from "%s"' % latest in out
+
+
+def _submit(tmp_path, num_gpus, dataset_args, total_kimg=0.05, **train_kwargs):
+    cfg = dnnlib.SubmitConfig()
+    cfg.run_dir_root = str(tmp_path / 'results')
+    cfg.run_desc = 'inproc'
+    cfg.num_gpus = num_gpus
+    cfg.copy_source = False
+    kwargs = dict(G_args=dict(func_name='training.networks_stylegan.G_style', fmap_base=64, fmap_max=16, mapping_layers=2),
+                  D_args=dict(func_name='training.networks_stylegan.D_basic', fmap_base=64, fmap_max=16),
+                  G_opt_args=dict(beta1=0.0, beta2=0.99, epsilon=1e-8), D_opt_args=dict(beta1=0.0, beta2=0.99, epsilon=1e-8),
+                  G_loss_args=dict(func_name='training.loss.G_logistic_nonsaturating'),
+                  D_loss_args=dict(func_name='training.loss.D_logistic_simplegp', r1_gamma=1.0),
+                  dataset_args=dataset_args, sched_args=dict(minibatch_base=8, tick_kimg_base=0.025, tick_kimg_dict={}),
+                  grid_args=dict(size='1080p', layout='random'), metric_arg_list=[], total_kimg=total_kimg,
+                  network_snapshot_ticks=1, minibatch_repeats=1)
+    kwargs.update(train_kwargs)
+    return dnnlib.submit_run(cfg, 'training.training_loop.training_loop', **kwargs)
+
+
+def test_two_gpus_in_process_on_synthetic_data(tmp_path, capsys):
+    import tensorflow.compat.v1 as tf
+    run_dir = _submit(tmp_path, 2, dict(class_name='training.dataset.SyntheticDataset', resolution=8, num_channels=1))
+    out = capsys.readouterr().out
+    assert len(_ticks(out)) == 2 and 'minibatch 8' in out
+    assert os.path.isfile(os.path.join(run_dir, 'network-final.pkl'))
+    # The second tower (G_shadow, D_shadow) lives on the second device and trained in sync with the first.
+    shadow = [v for v in tf.global_variables() if v.name.startswith('G_shadow/')]
+    assert shadow and all(v.device.endswith('CPU:1') or 'GPU:1' in v.device for v in shadow)
+    main = {v.name.split('/', 1)[1]: v for v in tf.global_variables() if v.name.startswith('G/') and v in tf.trainable_variables()}
+    pairs = [(main[v.name.split('/', 1)[1]], v) for v in shadow if v.name.split('/', 1)[1] in main]
+    values = tf.get_default_session().run(pairs)
+    assert all(np.array_equal(a, b) for a, b in values)
+
+
+def test_nonfinite_loss_stops_with_last_good_snapshot(tmp_path, capsys):
+    from training.training_loop import NonFiniteLossError
+    data_dir = _make_dataset(tmp_path / 'data')
+    import config
+    old = config.data_dir
+    config.data_dir = data_dir
+    try:
+        with pytest.raises(NonFiniteLossError, match=r'NaN/Inf in every step of the last tick.*Last good snapshot: .*network-snapshot-000000\.pkl'):
+            _submit(tmp_path, 1, dict(tfrecord_dir='tiny'), total_kimg=1.0,
+                    G_loss_args=dict(func_name='tests.helpers.nan_losses.G_nan_after', after_steps=4),
+                    D_loss_args=dict(func_name='tests.helpers.nan_losses.D_nan_after', after_steps=4))
+    finally:
+        config.data_dir = old
+    run_dir = glob.glob(str(tmp_path / 'results' / '*'))[0]
+    assert os.path.isfile(os.path.join(run_dir, 'network-snapshot-000000.pkl'))
+    assert not os.path.exists(os.path.join(run_dir, 'network-final.pkl'))
+    assert 'WARNING: NaN/Inf loss' in capsys.readouterr().out
+    from training import misc
+    _G, _D, Gs = misc.load_pkl(os.path.join(run_dir, 'network-snapshot-000000.pkl'))
+    assert all(np.all(np.isfinite(Gs.get_var(name))) for name in Gs.trainables)
+
+
+def test_command_line_errors_and_help(repo_root, tmp_path):
+    rc, out = _train(repo_root, ['--help'])
+    assert rc == 0
+    for flag in ['--dataset', '--data-dir', '--resolution', '--mirror-augment', '--gpus', '--total-kimg', '--config', '--metrics',
+                 '--seed', '--result-dir', '--resume', '--resume-kimg', '--image-snapshot-ticks', '--network-snapshot-ticks', '--cluster-workers']:
+        assert flag in out, flag
+    rc, out = _train(repo_root, ['--dataset', 'nope', '--data-dir', str(tmp_path), '--result-dir', str(tmp_path / 'r')])
+    assert rc == 1 and 'train.py: error: Dataset directory not found: %s' % os.path.join(str(tmp_path), 'nope') in out
+    assert not os.path.exists(tmp_path / 'r')
+    rc, out = _train(repo_root, ['--dataset', 'x', '--gpus', '3', '--minibatch-base', '8', '--data-dir', str(tmp_path)])
+    assert rc == 1 and 'train.py: error: --minibatch-base 8 does not divide over 3 GPUs (towers)' in out
+    rc, out = _train(repo_root, ['--dataset', 'x', '--metrics', 'fid5k'])
+    assert rc == 2 and "unknown metric 'fid5k'" in out
+
+
+def test_presets():
+    parse = train.build_parser().parse_args
+    c = train.config_from_args(parse(['--dataset', 'ffhq']))
+    assert c.desc == 'sgan-ffhq-8gpu' and c.train.mirror_augment is True and c.train.total_kimg == 25000
+    assert c.sched.lod_initial_resolution == 8 and c.sched.minibatch_base == 32
+    assert c.sched.G_lrate_dict == {128: 0.0015, 256: 0.002, 512: 0.003, 1024: 0.003} == dict(c.sched.D_lrate_dict)
+    assert c.D_loss == {'func_name': 'training.loss.D_logistic_simplegp', 'r1_gamma': 10.0}
+    assert c.G_opt == {'beta1': 0.0, 'beta2': 0.99, 'epsilon': 1e-8} and c.grid == {'size': '4k', 'layout': 'random'}
+    assert c.metrics == ['fid50k'] and c.tf_config == {'rnd.np_random_seed': 1000}
+    c = train.config_from_args(parse(['--dataset', 'cats', '--gpus', '1', '--config', 'config-a', '--seed', '5']))
+    assert c.sched.minibatch_dict == {4: 128, 8: 128, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8, 512: 4} and c.sched.minibatch_base == 4
+    assert c.G.use_styles is False and c.G.mapping_layers == 0 and c.G.truncation_psi is None and c.train.mirror_augment is False
+    assert c.tf_config == {'rnd.np_random_seed': 5} and c.desc == 'sgan-tuned-baseline-cats-1gpu'
+    c = train.config_from_args(parse(['--dataset', 'celebahq', '--gpus', '2', '--loss', 'wgangp']))
+    assert c.G_loss.func_name == 'training.loss.G_wgan' and c.D_loss.func_name == 'training.loss.D_wgan_gp'
+    assert c.sched.G_lrate_dict == {512: 0.0015, 1024: 0.002}
+    c = train.config_from_args(parse(['--dataset', 'celebahq', '--gpus', '4', '--config', 'pgan-fp16']))
+    assert c.G.func_name == 'training.networks_progan.G_paper' and c.G.dtype == 'float16' and c.G_opt.use_loss_scaling
+    assert c.sched.minibatch_dict == {4: 512, 8: 256, 16: 128, 32: 64, 64: 32, 128: 16}
+    c = train.config_from_args(parse(['--dataset', 'x', '--config', 'mix50', '--metrics', 'none', '--total-kimg', '3']))
+    assert c.G.style_mixing_prob == 0.5 and c.metrics == [] and c.train.total_kimg == 3
