@@ -1,0 +1,285 @@
+"""generate.py: seeds, grids, truncation, noise modes, style mixing, interpolation and GPU towers on tiny
+G_style networks with random weights; the command run as a user would, on pickles made here."""
+
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import PIL.Image
+import pytest
+
+import dnnlib.tflib as tflib
+import generate
+from training import misc
+
+from tests.conftest import ROOT, python_env
+
+TINY_G = dict(fmap_base=128, fmap_max=32, latent_size=16, dlatent_size=16, mapping_fmaps=16, mapping_layers=2)
+
+
+def tiny_G(name='G', resolution=32, num_channels=3, noise_std=0.5, seed=0, **kwargs):
+    """A tiny G_style with random weights. Noise weights start at zero and dlatent_avg at zero, so both
+    are randomized here: noise and truncation then change the images, as in a trained network."""
+    G = tflib.Network(name, func_name='training.networks_stylegan.G_style', resolution=resolution,
+                      num_channels=num_channels, **dict(TINY_G, **kwargs))
+    rnd = np.random.RandomState(seed)
+    values = {var: rnd.normal(0, noise_std, var.shape.as_list()) for name, var in G.vars.items() if name.endswith('Noise/weight')}
+    values[G.find_var('dlatent_avg')] = rnd.normal(0, 1, G.find_var('dlatent_avg').shape.as_list())
+    tflib.set_vars(values)
+    return G
+
+
+def save_snapshot(path, resolution=32, num_channels=3, **kwargs):
+    """A (G, D, Gs) pickle as the training loop writes it; returns Gs (loaded in the test's session)."""
+    G = tiny_G('G', resolution, num_channels, **kwargs)
+    D = tflib.Network('D', func_name='training.networks_stylegan.D_basic', resolution=resolution, num_channels=num_channels,
+                      fmap_base=64, fmap_max=16)
+    Gs = G.clone('Gs')
+    misc.save_pkl((G, D, Gs), str(path))
+    return Gs
+
+
+def run_script(*args, cwd=ROOT):
+    return subprocess.run([sys.executable] + list(args), cwd=cwd, env=python_env(), capture_output=True, text=True, timeout=300)
+
+
+def uint8_images(Gs, latents, **kwargs):
+    return Gs.run(latents, None, output_transform=generate.UINT8_NHWC, **kwargs)
+
+
+def seed_vector(Gs, seed):
+    return np.random.RandomState(seed).randn(1, Gs.input_shape[1])
+
+
+def read_png(path):
+    return np.asarray(PIL.Image.open(path))
+
+
+def assert_same_images(actual, expected):
+    """Equal up to float round-off: CPU kernels may round a few values differently with another batch
+    size (e.g. 1 vs 8), which can move a rare pixel by one level. Any other image differs everywhere."""
+    actual, expected = np.asarray(actual, np.int32), np.asarray(expected, np.int32)
+    assert actual.shape == expected.shape
+    diff = np.abs(actual - expected)
+    assert diff.max() <= 1 and np.mean(diff > 0) < 1e-3, 'images differ: max %d, %d values' % (diff.max(), np.sum(diff > 0))
+
+# ----------------------------------------------------------------------------
+# Option parsing.
+
+
+def test_num_range_parses_lists_and_inclusive_ranges():
+    assert generate.num_range('0-7,42') == [0, 1, 2, 3, 4, 5, 6, 7, 42]
+    assert generate.num_range('5') == [5]
+    assert generate.num_range(' 1 - 3 , 9,1') == [1, 2, 3, 9, 1]
+    for bad, message in [('', 'not a number'), ('a', 'not a number'), ('1,,2', 'not a number'), ('-3', 'not a number'),
+                         ('7-3', 'backwards: write 3-7'), ('1.5', 'not a number')]:
+        with pytest.raises(ValueError, match=message):
+            generate.num_range(bad)
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--network', 'x.pkl'], 'choose exactly one of --seeds, --style-mix, --interpolate'),
+    (['--network', 'x.pkl', '--seeds', '1', '--interpolate', '1', '2'], 'exactly one .*got --seeds, --interpolate'),
+    (['--network', 'x.pkl', '--seeds', '3-1'], "argument --seeds: range '3-1' runs backwards: write 1-3"),
+    (['--network', 'x.pkl', '--seeds', '4294967296'], 'seed 4294967296 is too large'),
+    (['--network', 'x.pkl', '--style-mix', '1,2'], '--style-mix needs --style-mix-cols'),
+    (['--network', 'x.pkl', '--interpolate', '1', '2', '--grid'], '--grid works with --seeds'),
+    (['--network', 'x.pkl', '--interpolate', '1', '2', '--frames', '1'], '--frames must be at least 2'),
+    (['--network', 'x.pkl', '--seeds', '1', '--minibatch', '3', '--gpus', '2'], '--minibatch 3 must be a multiple of --gpus 2'),
+    (['--network', 'x.pkl', '--seeds', '1', '--noise-mode', 'off'], "--noise-mode: invalid choice: 'off'"),
+])
+def test_bad_options_exit_with_one_clear_line(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        generate.main(argv)
+    assert exc.value.code == 2
+    err_lines = capsys.readouterr().err.strip().splitlines()
+    assert err_lines[-1].startswith('generate.py: error: ')
+    assert re.search(message, err_lines[-1]), err_lines[-1]
+
+# ----------------------------------------------------------------------------
+# Seeds: the same latents as the original scripts, batched, reproducible.
+
+
+def test_seed_images_match_the_original_latents_and_repeat():
+    G = tiny_G()
+    images = generate.generate_images(G, [3, 7, 3], minibatch_size=2)
+    assert images.shape == (3, 32, 32, 3) and images.dtype == np.uint8
+    np.testing.assert_array_equal(generate.generate_images(G, [3, 7, 3], minibatch_size=2), images)  # same seeds, same pixels
+    assert_same_images(images[0], images[2])  # the same seed in another minibatch
+    assert np.any(images[0] != images[1])
+    by_hand = uint8_images(G, seed_vector(G, 7), truncation_psi=1, randomize_noise=False)
+    assert_same_images(images[1], by_hand[0])
+
+
+def test_random_noise_mode_changes_the_images():
+    G = tiny_G()
+    first = generate.generate_images(G, [4], noise_mode='random')
+    second = generate.generate_images(G, [4], noise_mode='random')
+    const = generate.generate_images(G, [4], noise_mode='const')
+    assert np.any(first != second)
+    np.testing.assert_array_equal(const, generate.generate_images(G, [4], noise_mode='const'))
+
+
+def test_truncation_psi_zero_gives_one_image_for_every_seed():
+    G = tiny_G()  # 32x32: 8 style layers, all within G_style's default cutoff of 8
+    images = generate.generate_images(G, [0, 1, 2, 3], truncation_psi=0.0)
+    for image in images[1:]:
+        np.testing.assert_array_equal(image, images[0])
+    plain = generate.generate_images(G, [0, 1])
+    assert np.any(plain[0] != plain[1])
+
+    # Cutoff 2: only layers 0-1 are truncated; the images differ again, and the numpy truncation used by
+    # style mixing and interpolation gives the same pixels as the network's own.
+    partial = generate.generate_images(G, [0, 1], truncation_psi=0.0, truncation_cutoff=2)
+    assert np.any(partial[0] != partial[1])
+    dlatents = generate.seed_dlatents(G, [0, 1], truncation_psi=0.0, truncation_cutoff=2)
+    raw = G.components.mapping.run(np.concatenate([seed_vector(G, 0), seed_vector(G, 1)]), None)
+    np.testing.assert_array_equal(dlatents[:, :2], np.broadcast_to(G.get_var('dlatent_avg'), (2, 2, 16)))
+    np.testing.assert_allclose(dlatents[:, 2:], raw[:, 2:], atol=1e-6)  # avg + (w - avg) * 1, as in the graph
+    assert_same_images(generate.synthesize(G, dlatents), partial)
+
+
+def test_two_gpu_towers_give_the_same_images_with_an_odd_count():
+    G = tiny_G()
+    one = generate.generate_images(G, [0, 1, 2, 3, 4], minibatch_size=2, num_gpus=1)
+    two = generate.generate_images(G, [0, 1, 2, 3, 4], minibatch_size=4, num_gpus=2)  # 2 per tower; last one padded
+    assert two.shape == one.shape
+    np.testing.assert_array_equal(one, two)
+
+
+def test_conditional_network_uses_the_class():
+    G = tiny_G(label_size=3)
+    class1 = generate.generate_images(G, [5, 5], class_idx=1)
+    class2 = generate.generate_images(G, [5], class_idx=2)
+    assert np.any(class1[0] != class2[0])
+    by_hand = G.run(seed_vector(G, 5), np.array([[0, 1, 0]], np.float32), truncation_psi=1, randomize_noise=False,
+                    output_transform=generate.UINT8_NHWC)
+    assert_same_images(class1[1], by_hand[0])
+    with pytest.raises(generate.GenerateError, match='--class 3: the network has 3 classes'):
+        generate.generate_images(G, [5], class_idx=3)
+
+# ----------------------------------------------------------------------------
+# Style mixing: layers from the column seeds, everything else from the row seeds.
+
+
+def test_style_mix_takes_the_chosen_layers_from_the_column_source(monkeypatch):
+    G = tiny_G()
+    synthesis = G.components.synthesis
+    calls = []
+    original_run = synthesis.run
+    monkeypatch.setattr(synthesis, 'run', lambda dlatents, **kwargs: calls.append(np.array(dlatents)) or original_run(dlatents, **kwargs))
+
+    row_seeds, col_seeds, layers = [10, 11], [20, 21, 22], [0, 1, 2, 3]
+    col_images, row_images, cells = generate.style_mix_images(G, row_seeds, col_seeds, layers, minibatch_size=4)
+    assert col_images.shape == (3, 32, 32, 3) and row_images.shape == (2, 32, 32, 3) and cells.shape == (2, 3, 32, 32, 3)
+
+    # By hand: W of every seed from the mapping network, then the mix for every cell.
+    mapping = G.components.mapping
+    w_row = dict(zip(row_seeds, mapping.run(np.concatenate([seed_vector(G, seed) for seed in row_seeds]), None)))
+    w_col = dict(zip(col_seeds, mapping.run(np.concatenate([seed_vector(G, seed) for seed in col_seeds]), None)))
+    fed = np.concatenate(calls)  # what was fed to the synthesis network
+    assert fed.shape == (3 + 2 + 6, 8, 16)
+    for i, seed in enumerate(col_seeds):
+        np.testing.assert_array_equal(fed[i], w_col[seed])
+    for r, row_seed in enumerate(row_seeds):
+        np.testing.assert_array_equal(fed[3 + r], w_row[row_seed])
+        for c, col_seed in enumerate(col_seeds):
+            cell_w = fed[5 + r * 3 + c]
+            np.testing.assert_array_equal(cell_w[:4], w_col[col_seed][:4])  # coarse layers 0-3: column source
+            np.testing.assert_array_equal(cell_w[4:], w_row[row_seed][4:])  # layers 4-7: row source
+            expected = synthesis.run(cell_w[np.newaxis], randomize_noise=False, output_transform=generate.UINT8_NHWC)
+            assert_same_images(cells[r, c], expected[0])
+            assert np.any(cells[r, c] != col_images[c]) and np.any(cells[r, c] != row_images[r])
+
+    canvas = np.asarray(generate.style_mix_canvas(col_images, row_images, cells))
+    assert canvas.shape == (3 * 32, 4 * 32, 3)
+    assert np.all(canvas[:32, :32] == 255)  # white corner
+    np.testing.assert_array_equal(canvas[:32, 64:96], col_images[1])  # column sources along the top
+    np.testing.assert_array_equal(canvas[64:96, :32], row_images[1])  # row sources down the left
+    np.testing.assert_array_equal(canvas[64:96, 96:128], cells[1, 2])
+
+
+def test_style_layers_beyond_the_network_are_a_clear_error():
+    G = tiny_G()
+    with pytest.raises(generate.GenerateError, match='--style-layers: layer 8 does not exist; this network has 8 style layers'):
+        generate.style_mix_images(G, [1], [2], list(range(8, 18)))
+
+# ----------------------------------------------------------------------------
+# Interpolation.
+
+
+def test_interpolation_runs_from_seed_a_to_seed_b():
+    G = tiny_G()
+    ends = generate.generate_images(G, [3, 9])
+    frames = generate.interpolation_images(G, 3, 9, 5, space='w')
+    assert frames.shape == (5, 32, 32, 3)
+    assert_same_images(frames[0], ends[0])
+    assert_same_images(frames[-1], ends[1])  # w_a + (w_b - w_a) * 1 is w_b up to rounding
+    assert all(np.any(frames[i] != frames[i + 1]) for i in range(4))
+    z_frames = generate.interpolation_images(G, 3, 9, 3, space='z')
+    assert_same_images(z_frames[0], ends[0])
+    assert_same_images(z_frames[-1], ends[1])
+    z_mid = generate.slerp(np.array([1.0, 0.0]), np.array([0.0, 2.0]), np.array([0.5]))
+    np.testing.assert_allclose(z_mid, [[1.5 * np.sqrt(0.5), 1.5 * np.sqrt(0.5)]])
+
+
+def test_cli_modes_write_what_they_print(tmp_path, capsys):
+    G = tiny_G()
+    network = str(tmp_path / 'net.pkl')
+    misc.save_pkl((G, G, G), network)  # only Gs is used: the same network thrice loads faster
+    outdir = tmp_path / 'out'
+    generate.main(['--network', network, '--seeds', '5,2-3', '--trunc', '0.5', '--outdir', str(outdir)])
+    generate.main(['--network', network, '--style-mix', '1,2', '--style-mix-cols', '3,4,5', '--style-layers', '4-7', '--outdir', str(outdir)])
+    generate.main(['--network', network, '--interpolate', '1', '2', '--frames', '3', '--frames-dir', str(tmp_path / 'frames')])
+    printed = capsys.readouterr().out.split()
+    seed_pngs = [str(outdir / name) for name in ('seed0005.png', 'seed0002.png', 'seed0003.png')]
+    frames = [str(tmp_path / 'frames' / ('frame%04d.png' % i)) for i in range(3)]
+    assert printed == seed_pngs + [str(outdir / 'style-mix.png')] + frames
+    assert sorted(os.listdir(outdir)) == ['seed0002.png', 'seed0003.png', 'seed0005.png', 'style-mix.png']
+    expected = generate.generate_images(G, [5, 2], truncation_psi=0.5)
+    assert_same_images(read_png(seed_pngs[0]), expected[0])
+    assert_same_images(read_png(seed_pngs[1]), expected[1])
+    assert PIL.Image.open(printed[3]).size == (4 * 32, 3 * 32)
+    assert_same_images(read_png(frames[0]), generate.generate_images(G, [1])[0])
+    assert all(PIL.Image.open(path).size == (32, 32) for path in frames)
+
+    strip = generate.image_grid(generate.interpolation_images(G, 1, 2, 4), cols=4)
+    assert strip.shape == (32, 4 * 32, 3)
+
+
+def test_cli_unusable_network_is_a_one_line_error(tmp_path, capsys):
+    misc.save_pkl({'not': 'a network'}, str(tmp_path / 'dict.pkl'))
+    G = tiny_G()
+    misc.save_pkl((G, G, G), str(tmp_path / 'good.pkl'))
+    with open(str(tmp_path / 'good.pkl'), 'rb') as f:
+        (tmp_path / 'truncated.pkl').write_bytes(f.read()[:5000])
+    for network, message in [(tmp_path / 'missing.pkl', 'cannot load --network .*missing.pkl: No such network pickle'),
+                             (tmp_path / 'truncated.pkl', 'cannot load --network .*truncated.pkl: Corrupt or truncated network pickle'),
+                             (tmp_path / 'dict.pkl', 'dict.pkl holds dict, not a \\(G, D, Gs\\) snapshot')]:
+        with pytest.raises(SystemExit) as exc:
+            generate.main(['--network', str(network), '--seeds', '0'])
+        assert exc.value.code != 0
+        assert re.search(message, str(exc.value.code)) and '%s: %s' % (network, network) not in str(exc.value.code)
+    with pytest.raises(generate.GenerateError, match='--class 0: the network is not conditional'):
+        generate.generate_images(G, [0], class_idx=0)
+
+# ----------------------------------------------------------------------------
+# The command as the demo calls it, in a subprocess.
+
+
+def test_demo_command_writes_the_grayscale_grid_it_prints(tmp_path):
+    Gs = save_snapshot(tmp_path / 'network-final.pkl', num_channels=1)
+    outdir = tmp_path / 'generated'
+    result = run_script('generate.py', '--network', str(tmp_path / 'network-final.pkl'), '--seeds', '0-63', '--grid', '--outdir', str(outdir))
+    assert result.returncode == 0, result.stderr
+    grid_path = result.stdout.strip().splitlines()[-1]
+    assert grid_path == str(outdir / 'grid-seed0000-0063.png')
+    assert os.listdir(outdir) == ['grid-seed0000-0063.png']
+    grid = PIL.Image.open(grid_path)
+    assert grid.mode == 'L' and grid.size == (8 * 32, 8 * 32)
+    cells = np.asarray(grid).reshape(8, 32, 8, 32).transpose(0, 2, 1, 3).reshape(64, 32, 32)
+    expected = uint8_images(Gs, np.concatenate([seed_vector(Gs, seed) for seed in (0, 9, 63)]), truncation_psi=1, randomize_noise=False)
+    for i, seed in enumerate((0, 9, 63)):  # seed i at row i // 8, column i % 8
+        assert_same_images(cells[seed], expected[i, :, :, 0])
