@@ -1,0 +1,279 @@
+"""Edit W+ dlatents along latent directions, and learn directions from labelled dlatents.
+
+Two commands:
+
+  apply   Move saved dlatents (e.g. project_images.py's <name>-dlatents.npy) along one or more directions
+          and render the results: per dlatents item one strip <item>-<direction>.png with one image per
+          strength, left to right. A direction file is .npy of shape [num_layers, dlatent_size], or
+          [dlatent_size] for the same direction on every layer; FILE:WEIGHT scales one direction within a
+          combination. --layers restricts the edit to some style layers (0-3 coarse, 4-7 middle, 8- fine
+          at 1024x1024). When <name>-noise.npz (from project_images.py --optimize-noise) lies next to
+          <name>-dlatents.npy, those noise maps are used; otherwise the generator's own.
+
+  learn   Learn a direction as the unit normal of a linear classifier (linear SVM, as the paper's
+          separability analysis, or logistic regression) that separates dlatents with an attribute
+          (--positive) from dlatents without it (--negative), or dlatents in one stacked file with 0/1
+          labels (--dlatents, --labels). The direction points towards the positive class. --features mean
+          (default) classifies the per-layer average of W+ and gives a [dlatent_size] direction; --features
+          flat classifies the whole W+ and gives [num_layers, dlatent_size].
+
+Examples:
+  python edit_latents.py apply --network ffhq.pkl --dlatents out/face-dlatents.npy --direction smile.npy --strengths=-3,-1.5,0,1.5,3
+  python edit_latents.py apply --network ffhq.pkl --dlatents out/ --direction age.npy --direction smile.npy:0.5 --layers 0-7
+  python edit_latents.py learn --positive smiling/ --negative neutral/ --output smile.npy
+  python edit_latents.py learn --dlatents all.npy --labels smiling.npy --method logistic --output smile.npy
+
+Every file written is printed, one path per line. Negative strengths need '=': --strengths=-2,0,2.
+"""
+
+import argparse
+import os
+import re
+import sys
+from typing import List, Tuple
+
+import numpy as np
+
+import config
+import dnnlib.tflib as tflib
+from training import latent_editing as le
+from training import misc
+from training import projector as projector_lib
+
+
+class EditError(Exception):
+    """A problem with the user's input: reported as one line, no traceback."""
+
+# ----------------------------------------------------------------------------
+# Command-line values.
+
+
+def _float_list(text: str) -> List[float]:
+    try:
+        values = [float(part) for part in text.split(',') if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError('%r is not a comma-separated list of numbers' % text) from None
+    if not values or not all(np.isfinite(values)):
+        raise argparse.ArgumentTypeError('%r: give finite numbers, e.g. -2,0,2' % text)
+    return values
+
+
+def _layer_list(text: str) -> List[int]:
+    """'0-3,8' -> [0, 1, 2, 3, 8] (ranges inclusive)."""
+    layers = []
+    for part in text.split(','):
+        match = re.fullmatch(r'\s*(\d+)\s*(?:-\s*(\d+)\s*)?', part)
+        if not match:
+            raise argparse.ArgumentTypeError('%r is not a layer or a range like 0-7 (in %r)' % (part, text))
+        first = int(match.group(1))
+        last = int(match.group(2)) if match.group(2) is not None else first
+        if last < first:
+            raise argparse.ArgumentTypeError('layer range %r runs backwards' % part)
+        layers += range(first, last + 1)
+    return sorted(set(layers))
+
+
+def parse_direction_spec(spec: str) -> Tuple[str, float]:
+    """'smile.npy' -> ('smile.npy', 1.0); 'smile.npy:0.5' -> ('smile.npy', 0.5)."""
+    path, sep, weight = spec.rpartition(':')
+    if sep:
+        try:
+            return path, float(weight)
+        except ValueError:
+            pass
+    return spec, 1.0
+
+
+def strength_label(strength: float) -> str:
+    return '%+g' % strength
+
+# ----------------------------------------------------------------------------
+# apply
+
+
+def dlatent_items(files: List[str], num_layers: int, dlatent_size: int):
+    """(item name, dlatents [L, D], noise file or None) for every dlatents file (stacks give one item per row)."""
+    items = []
+    for path in files:
+        dlatents = le.load_dlatents(path, num_layers, dlatent_size)
+        stem = os.path.splitext(os.path.basename(path))[0]
+        base = stem[:-len('-dlatents')] if stem.endswith('-dlatents') else stem
+        noise_file = os.path.join(os.path.dirname(path), base + '-noise.npz')
+        if len(dlatents) == 1:
+            items.append((base, dlatents[0], noise_file if os.path.isfile(noise_file) else None))
+        else:
+            items += [('%s-%04d' % (base, i), w, None) for i, w in enumerate(dlatents)]
+    return items
+
+
+def load_noises(path: str) -> dict:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+    except (OSError, ValueError) as e:
+        raise EditError('%s: cannot read the noise maps (%s)' % (path, e)) from None
+
+
+def run_apply(args) -> List[str]:
+    tflib.init_tf()
+    try:
+        Gs = projector_lib.load_style_generator(args.network)
+    except (OSError, ValueError) as e:
+        raise EditError('cannot load --network %s: %s' % (args.network, e)) from None
+    num_layers, dlatent_size = Gs.components.synthesis.input_shape[1:]
+    bad = [layer for layer in args.layers or [] if layer >= num_layers]
+    if bad:
+        raise EditError('--layers: layer %d does not exist; this network has %d style layers (0-%d)'
+                        % (bad[0], num_layers, num_layers - 1))
+    specs = [parse_direction_spec(spec) for spec in args.direction]
+    directions = [le.load_direction(path, num_layers, dlatent_size) for path, _weight in specs]
+    offset = le.combine_directions(directions, [weight for _path, weight in specs], args.layers)
+    direction_name = '+'.join(os.path.splitext(os.path.basename(path))[0] for path, _weight in specs)
+    items = dlatent_items(le.list_npy_files(args.dlatents, 'dlatents'), num_layers, dlatent_size)
+
+    os.makedirs(args.outdir, exist_ok=True)
+    paths = []
+    for name, dlatents, noise_file in items:
+        noises = None
+        if noise_file is not None and args.noise == 'auto':
+            noises = load_noises(noise_file)
+            print('%s: using the noise maps of %s' % (name, noise_file), file=sys.stderr)
+        series = le.edit_series(dlatents, offset, args.strengths)
+        images = le.render(Gs, series, noises=noises, minibatch_size=args.minibatch)
+        base = os.path.join(args.outdir, '%s-%s' % (name, direction_name))
+        misc.save_image_grid(images, base + '.png', drange=[-1, 1], grid_size=(len(images), 1))
+        paths.append(base + '.png')
+        if args.save_dlatents:
+            for strength, edited in zip(args.strengths, series):
+                path = '%s%s.npy' % (base, strength_label(strength))
+                np.save(path, edited)
+                paths.append(path)
+    return paths
+
+# ----------------------------------------------------------------------------
+# learn
+
+
+def load_samples(files: List[str]) -> np.ndarray:
+    """Samples from .npy files: each file one [L, D] or [D] sample, or a stack [N, L, D]."""
+    samples = []
+    for path in files:
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise EditError('%s: cannot read dlatents (%s)' % (path, e)) from None
+        if array.ndim in (1, 2):  # one W [D] -> [1, D]; one W+ [L, D] -> [1, L, D]
+            array = array[np.newaxis]
+        if array.ndim not in (2, 3) or not np.issubdtype(array.dtype, np.number):
+            raise EditError('%s: expected dlatents [L, D], [D] or a stack [N, L, D], got %s' % (path, list(array.shape)))
+        samples.append(array.astype(np.float32))
+    shapes = {sample.shape[1:] for sample in samples}
+    if len(shapes) > 1:
+        raise EditError('the dlatents have different shapes: %s' % sorted(list(s) for s in shapes))
+    return np.concatenate(samples)
+
+
+def load_labels(path: str, num: int) -> np.ndarray:
+    try:
+        labels = np.load(path, allow_pickle=False) if path.lower().endswith('.npy') else np.loadtxt(path)
+    except (OSError, ValueError) as e:
+        raise EditError('%s: cannot read labels (%s)' % (path, e)) from None
+    labels = np.asarray(labels).reshape(-1)
+    if len(labels) != num:
+        raise EditError('%s: %d labels for %d dlatents' % (path, len(labels), num))
+    return labels
+
+
+def run_learn(args) -> List[str]:
+    if args.dlatents is not None:
+        try:
+            dlatents = np.load(args.dlatents, allow_pickle=False).astype(np.float32)
+        except (OSError, ValueError) as e:
+            raise EditError('%s: cannot read dlatents (%s)' % (args.dlatents, e)) from None
+        if dlatents.ndim not in (2, 3):
+            raise EditError('%s: expected a stack of dlatents [N, L, D] or [N, D], got %s' % (args.dlatents, list(dlatents.shape)))
+        labels = load_labels(args.labels, len(dlatents))
+    else:
+        positive = load_samples(le.list_npy_files(args.positive, '--positive'))
+        negative = load_samples(le.list_npy_files(args.negative, '--negative'))
+        if positive.shape[1:] != negative.shape[1:]:
+            raise EditError('--positive dlatents have shape %s, --negative %s' % (list(positive.shape[1:]), list(negative.shape[1:])))
+        dlatents = np.concatenate([positive, negative])
+        labels = np.concatenate([np.ones(len(positive), bool), np.zeros(len(negative), bool)])
+    direction, accuracy = le.learn_direction(dlatents, labels, method=args.method, features=args.features, C=args.C)
+    print('learned a %s direction %s from %d dlatents (%d positive); training accuracy %.3f'
+          % (args.method, list(direction.shape), len(dlatents), int(np.sum(labels.astype(bool))), accuracy), file=sys.stderr)
+    out_dir = os.path.dirname(args.output)
+    if out_dir:
+        os.makedirs(out_dir, exist_ok=True)
+    np.save(args.output, direction)
+    return [args.output if args.output.endswith('.npy') else args.output + '.npy']
+
+# ----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog='edit_latents.py', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest='command', metavar='COMMAND')
+    commands.required = True
+
+    apply = commands.add_parser('apply', help='edit dlatents along directions and render strips')
+    apply.add_argument('--network', required=True, metavar='PKL', help='network pickle: a local path or a URL')
+    apply.add_argument('--dlatents', required=True, nargs='+', metavar='NPY_OR_DIR', help='dlatents files ([L, D] or [N, L, D]) or directories of them')
+    apply.add_argument('--direction', required=True, action='append', metavar='NPY[:WEIGHT]', help='direction file, repeatable; optional weight')
+    apply.add_argument('--strengths', type=_float_list, default=[-3.0, -1.5, 0.0, 1.5, 3.0], metavar='LIST',
+                       help='strengths, one image each (default: -3,-1.5,0,1.5,3)')
+    apply.add_argument('--layers', type=_layer_list, default=None, metavar='RANGE', help='edit only these style layers, e.g. 0-7 (default: all)')
+    apply.add_argument('--noise', choices=['auto', 'const'], default='auto',
+                       help="auto = a projection's <name>-noise.npz when present, const = the generator's own noise maps (default: %(default)s)")
+    apply.add_argument('--save-dlatents', action='store_true', help='also write the edited dlatents, one .npy per strength')
+    apply.add_argument('--minibatch', type=int, default=8, help='images per session call (default: %(default)s)')
+    apply.add_argument('--outdir', default=os.path.join(config.result_dir, 'edits'), help='output directory (default: %(default)s)')
+
+    learn = commands.add_parser('learn', help='learn a direction from labelled dlatents')
+    learn.add_argument('--positive', nargs='+', metavar='NPY_OR_DIR', help='dlatents with the attribute')
+    learn.add_argument('--negative', nargs='+', metavar='NPY_OR_DIR', help='dlatents without the attribute')
+    learn.add_argument('--dlatents', metavar='NPY', help='a stack of dlatents [N, L, D] or [N, D] (instead of --positive/--negative)')
+    learn.add_argument('--labels', metavar='NPY_OR_TXT', help='with --dlatents: N labels, 0/1 or booleans')
+    learn.add_argument('--method', choices=['svm', 'logistic'], default='svm', help='linear classifier (default: %(default)s)')
+    learn.add_argument('--features', choices=['mean', 'flat'], default='mean',
+                       help='mean = per-layer average of W+ ([D] direction), flat = whole W+ ([L, D]) (default: %(default)s)')
+    learn.add_argument('--C', type=float, default=1.0, help='inverse regularisation strength of the classifier (default: %(default)s)')
+    learn.add_argument('--output', required=True, metavar='NPY', help='where to write the direction (.npy)')
+    return parser
+
+
+def check_args(parser, args) -> None:
+    if args.command == 'apply':
+        if args.minibatch < 1:
+            parser.error('--minibatch must be at least 1')
+        return
+    if args.dlatents is not None:
+        if args.labels is None:
+            parser.error('learn --dlatents needs --labels')
+        if args.positive or args.negative:
+            parser.error('learn: use either --dlatents with --labels, or --positive with --negative')
+    elif not (args.positive and args.negative):
+        parser.error('learn needs --positive and --negative (or --dlatents with --labels)')
+    elif args.labels is not None:
+        parser.error('learn --labels goes with --dlatents')
+    if not args.C > 0:
+        parser.error('--C must be positive')
+
+
+def main(argv=None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_args(parser, args)
+    try:
+        paths = run_apply(args) if args.command == 'apply' else run_learn(args)
+    except (EditError, le.DirectionError) as e:
+        sys.exit('edit_latents.py: error: %s' % e)
+    except OSError as e:
+        sys.exit('edit_latents.py: error: cannot write the output: %s' % e)
+    for path in paths:
+        print(path)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,255 @@
+"""Project real images into the W+ latent space of a StyleGAN generator (embedding, Image2StyleGAN).
+
+For every target image this finds per-layer dlatents [num_layers, dlatent_size] whose synthesis with the
+frozen generator reproduces the image, by Adam on a perceptual (LPIPS) plus pixel (MSE) loss; see
+training/projector.py for the recipe. Images of any size are center-cropped to a square (or stretched,
+--fit stretch) and resized to the network's resolution.
+
+Written per image <name> into --outdir (every path is printed, one per line):
+  <name>-projected.png   the reconstruction
+  <name>-dlatents.npy    the W+ dlatents, float32 [num_layers, dlatent_size]
+  <name>-progress.png    a strip: target | snapshots over the steps | final
+  <name>-noise.npz       with --optimize-noise: the noise maps that go with the dlatents
+
+Examples:
+  python project_images.py --network results/00000-sgan-ffhq-1gpu/network-final.pkl photos/ --outdir out
+  python project_images.py --network ffhq.pkl face.png --steps 500 --optimize-noise --batch 4
+  python project_images.py --network ffhq.pkl face.png --perceptual-network vgg16_zhang_perceptual.pkl
+
+The perceptual network is NVIDIA's vgg16_zhang_perceptual.pkl by default (downloaded to the cache, or
+config.lpips_network). That pickle defines its network by code it carries, which is run: give only
+perceptual pickles you trust. --perceptual-weight 0 optimises the pixel loss alone (no download).
+Edit the results with edit_latents.py.
+"""
+
+import argparse
+import os
+import sys
+from typing import List, Tuple
+
+import numpy as np
+import PIL.Image
+from tqdm import tqdm
+
+import config
+import dnnlib.tflib as tflib
+from training import misc
+from training import projector as projector_lib
+
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.webp', '.tif', '.tiff')
+
+
+class ProjectError(Exception):
+    """A problem with the user's input: reported as one line, no traceback."""
+
+# ----------------------------------------------------------------------------
+# Target images.
+
+
+def list_images(paths: List[str]) -> List[str]:
+    """Image files named directly or found (sorted, not recursive) in the given directories."""
+    files = []
+    for path in paths:
+        if os.path.isdir(path):
+            found = sorted(os.path.join(path, name) for name in os.listdir(path)
+                           if name.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(os.path.join(path, name)))
+            if not found:
+                raise ProjectError('%s: no images in this directory (%s)' % (path, ', '.join(IMAGE_EXTENSIONS)))
+            files += found
+        elif os.path.isfile(path):
+            files.append(path)
+        else:
+            raise ProjectError('%s: no such file or directory' % path)
+    return files
+
+
+def output_names(files: List[str]) -> List[str]:
+    """Output base names: the file stems, made unique (a.png and a.jpg -> a-png and a-jpg)."""
+    stems = [os.path.splitext(os.path.basename(f))[0] for f in files]
+    names = []
+    for f, stem in zip(files, stems):
+        if stems.count(stem) > 1:
+            stem = stem + '-' + os.path.splitext(f)[1].lstrip('.').lower()
+        while stem in names:
+            stem += '_'
+        names.append(stem)
+    return names
+
+
+def load_target_image(path: str, channels: int, resolution: Tuple[int, int], fit: str = 'crop') -> np.ndarray:
+    """One image file as a float32 [C, H, W] array in [-1, 1] at the network's resolution."""
+    try:
+        with PIL.Image.open(path) as img:
+            img = img.convert('L' if channels == 1 else 'RGB')
+    except (OSError, ValueError, PIL.Image.DecompressionBombError) as e:
+        raise ProjectError('%s: cannot read the image (%s)' % (path, e)) from None
+    if fit == 'crop':
+        side = min(img.size)
+        left, top = (img.size[0] - side) // 2, (img.size[1] - side) // 2
+        img = img.crop((left, top, left + side, top + side))
+    height, width = resolution
+    if img.size != (width, height):
+        img = img.resize((width, height), PIL.Image.LANCZOS)
+    array = np.asarray(img, dtype=np.float32)
+    array = array[np.newaxis] if array.ndim == 2 else array.transpose(2, 0, 1)
+    return misc.adjust_dynamic_range(array, [0, 255], [-1, 1]).astype(np.float32)
+
+# ----------------------------------------------------------------------------
+# Projection.
+
+
+def snapshot_steps(num_steps: int, num_snapshots: int) -> List[int]:
+    """Steps after which a snapshot is taken for the progress strip: 0 (the start) and evenly spaced ones."""
+    if num_snapshots <= 0:
+        return []
+    return sorted(set(np.linspace(0, num_steps, num_snapshots, endpoint=False).astype(int).tolist()))
+
+
+def project_batch(proj, targets: np.ndarray, desc: str, num_snapshots: int, print_every: int):
+    """Run one projection; returns (final images, snapshots [S, N, C, H, W])."""
+    snaps = set(snapshot_steps(proj.num_steps, num_snapshots))
+    snapshots = []
+    proj.start(targets)
+    with tqdm(total=proj.num_steps, desc=desc, unit='step', leave=False, file=sys.stderr, mininterval=0.5) as bar:
+        for step in range(proj.num_steps):
+            if step in snaps:
+                snapshots.append(proj.get_images())
+            losses = proj.step()
+            bar.update(1)
+            bar.set_postfix(loss='%.4f' % float(np.mean(losses.image_loss)))
+            if print_every and ((step + 1) % print_every == 0 or step + 1 == proj.num_steps):
+                bar.write('%s  step %d/%d  loss %.5f  perceptual %.5f  pixel %.5f  noise_reg %.3g'
+                          % (desc, step + 1, proj.num_steps, np.mean(losses.image_loss), np.mean(losses.perceptual),
+                             np.mean(losses.pixel), losses.noise_reg), file=sys.stdout)
+    return proj.get_images(), np.array(snapshots)
+
+
+def save_results(proj, outdir: str, names: List[str], targets: np.ndarray, images: np.ndarray,
+                 snapshots: np.ndarray, optimize_noise: bool) -> List[str]:
+    """Write the files of one batch; returns their paths."""
+    paths = []
+    dlatents = proj.get_dlatents()
+    noises = proj.get_noises() if optimize_noise else None
+    for i, name in enumerate(names):
+        base = os.path.join(outdir, name)
+        misc.save_image(images[i], base + '-projected.png', drange=[-1, 1])
+        np.save(base + '-dlatents.npy', dlatents[i].astype(np.float32))
+        strip = np.stack([targets[i]] + [snap[i] for snap in snapshots] + [images[i]])
+        misc.save_image_grid(strip, base + '-progress.png', drange=[-1, 1], grid_size=(len(strip), 1))
+        paths += [base + '-projected.png', base + '-dlatents.npy', base + '-progress.png']
+        if noises is not None:
+            np.savez(base + '-noise.npz', **noises[i])
+            paths.append(base + '-noise.npz')
+    return paths
+
+# ----------------------------------------------------------------------------
+# Command line.
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError('%r is not an integer' % text) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError('must be at least 1, got %d' % value)
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError('%r is not a number' % text) from None
+    if not value >= 0 or not np.isfinite(value):
+        raise argparse.ArgumentTypeError('must be a finite number >= 0, got %s' % text)
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog='project_images.py', description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('targets', nargs='+', metavar='IMAGE_OR_DIR', help='target image files or directories of images')
+    parser.add_argument('--network', required=True, metavar='PKL', help='network pickle: a local path or a URL')
+    parser.add_argument('--outdir', default=os.path.join(config.result_dir, 'projections'), help='output directory (default: %(default)s)')
+    parser.add_argument('--steps', type=_positive_int, default=1000, help='optimisation steps (default: %(default)s)')
+    parser.add_argument('--lr', type=_non_negative_float, default=0.1, help='peak learning rate of Adam (default: %(default)s)')
+    parser.add_argument('--perceptual-weight', type=_non_negative_float, default=1.0, help='weight of the LPIPS loss (default: %(default)s)')
+    parser.add_argument('--pixel-weight', type=_non_negative_float, default=1.0, help='weight of the MSE of [-1, 1] images (default: %(default)s)')
+    parser.add_argument('--perceptual-network', metavar='PKL', default=None,
+                        help='distance or feature network pickle (path or URL) (default: the published vgg16_zhang_perceptual.pkl)')
+    parser.add_argument('--perceptual-size', type=_positive_int, default=256,
+                        help='the perceptual loss sees images downsampled to at most this size (default: %(default)s)')
+    parser.add_argument('--initial-noise', type=_non_negative_float, default=0.05,
+                        help='noise on the dlatents at the start, relative to the spread of W; fades out (default: %(default)s)')
+    parser.add_argument('--optimize-noise', action='store_true', help='also optimise the noise maps (written to <name>-noise.npz)')
+    parser.add_argument('--noise-reg-weight', type=_non_negative_float, default=1e5,
+                        help='weight of the noise regularisation with --optimize-noise (default: %(default)g)')
+    parser.add_argument('--batch', type=_positive_int, default=1, help='images projected at once (default: %(default)s)')
+    parser.add_argument('--snapshots', type=int, default=5, help='snapshots in the progress strip (default: %(default)s)')
+    parser.add_argument('--print-every', type=int, default=100, help='print the losses every N steps, 0 = never (default: %(default)s)')
+    parser.add_argument('--fit', choices=['crop', 'stretch'], default='crop',
+                        help='non-square images: center-crop to a square, or stretch (default: %(default)s)')
+    parser.add_argument('--seed', type=int, default=0, help='random seed of the dlatent noise (default: %(default)s)')
+    return parser
+
+
+def main(argv=None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.snapshots < 0 or args.print_every < 0:
+        parser.error('--snapshots and --print-every must be >= 0')
+    if args.perceptual_weight == 0 and args.pixel_weight == 0:
+        parser.error('--perceptual-weight and --pixel-weight are both 0: nothing to optimise')
+    try:
+        files = list_images(args.targets)
+        names = output_names(files)
+        tflib.init_tf({'rnd.np_random_seed': args.seed, 'rnd.tf_random_seed': args.seed})
+        try:
+            Gs = projector_lib.load_style_generator(args.network)
+        except (OSError, ValueError) as e:
+            raise ProjectError('cannot load --network %s: %s' % (args.network, e)) from None
+        channels, height, width = Gs.components.synthesis.output_shape[1:]
+        targets = np.stack([load_target_image(f, channels, (height, width), args.fit) for f in files])
+
+        perceptual = None
+        if args.perceptual_weight > 0:
+            source = args.perceptual_network
+            try:
+                perceptual = projector_lib.load_perceptual_network(source)
+            except (OSError, ValueError) as e:
+                raise ProjectError('cannot load --perceptual-network %s: %s'
+                                   % (source if source else '(default LPIPS)', e)) from None
+        proj = projector_lib.Projector(
+            num_steps=args.steps, initial_learning_rate=args.lr, perceptual_weight=args.perceptual_weight,
+            pixel_weight=args.pixel_weight, perceptual_network=perceptual, perceptual_size=args.perceptual_size,
+            initial_noise_factor=args.initial_noise, optimize_noise=args.optimize_noise,
+            regularize_noise_weight=args.noise_reg_weight)
+        batch = min(args.batch, len(files))
+        print('Projecting %d image(s) with %s (%dx%d, %d style layers), %d steps, %d at a time'
+              % (len(files), args.network, width, height, Gs.components.synthesis.input_shape[1], args.steps, batch))
+        try:
+            proj.set_network(Gs, minibatch_size=batch)
+        except (OSError, ValueError) as e:
+            raise ProjectError(str(e)) from None
+        os.makedirs(args.outdir, exist_ok=True)
+    except ProjectError as e:
+        sys.exit('project_images.py: error: %s' % e)
+    except OSError as e:
+        sys.exit('project_images.py: error: %s' % e)
+
+    num_batches = (len(files) - 1) // batch + 1
+    for b, begin in enumerate(range(0, len(files), batch)):
+        end = min(begin + batch, len(files))
+        desc = 'batch %d/%d' % (b + 1, num_batches) if num_batches > 1 else 'projecting'
+        images, snapshots = project_batch(proj, targets[begin:end], desc, args.snapshots, args.print_every)
+        try:
+            paths = save_results(proj, args.outdir, names[begin:end], targets[begin:end], images, snapshots, args.optimize_noise)
+        except OSError as e:
+            sys.exit('project_images.py: error: cannot write the output: %s' % e)
+        for path in paths:
+            print(path)
+
+
+if __name__ == '__main__':
+    main()
