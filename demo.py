@@ -28,7 +28,7 @@ DEMO_TRAIN_ARGS = [
     '--lod-initial-resolution', '8', '--lod-training-kimg', '8', '--lod-transition-kimg', '8',
     '--lrate', '0.001', '--r1-gamma', '1', '--G-smoothing-kimg', '1', '--tick-kimg', '4',
     '--max-label-size', 'full',                           # conditional on the digit class: every class is generated
-    '--grid-size', '1080p', '--grid-layout', 'row_per_class', '--network-snapshot-ticks', '4', '--desc', 'demo',
+    '--grid-size', '12x10', '--grid-layout', 'row_per_class', '--network-snapshot-ticks', '4', '--desc', 'demo',
 ]
 
 
@@ -67,8 +67,8 @@ def main():
 
     final_pkl = os.path.join(run_dir, 'network-final.pkl')
     generated = os.path.join(run_dir, 'generated')
-    print('Generating new digits from %s ...' % final_pkl)
-    subprocess.run([sys.executable, 'generate.py', '--network', final_pkl, '--seeds', '0-63', '--grid', '--outdir', generated], check=True)
+    print('Generating new digits from %s (one row per class) ...' % final_pkl)
+    subprocess.run([sys.executable, 'generate.py', '--network', final_pkl, '--seeds', '0-11', '--class', 'all', '--grid', '--outdir', generated], check=True)
 
     print()
     print('Demo finished in %.1f minutes.' % ((time.time() - start) / 60))

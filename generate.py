@@ -91,6 +91,18 @@ def _layer_list(text: str) -> List[int]:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+ALL_CLASSES = 'all'
+
+
+def _class_arg(text: str):
+    """argparse type for --class: a non-negative class index or 'all'."""
+    if text == ALL_CLASSES:
+        return ALL_CLASSES
+    if not re.fullmatch(r'\d+', text):
+        raise argparse.ArgumentTypeError("%r is not a class index (0, 1, ...) or 'all'" % text)
+    return int(text)
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1."""
     try:
@@ -164,7 +176,7 @@ def seed_latents(Gs, seeds: Sequence[int]) -> np.ndarray:
 
 def class_labels(Gs, class_idx: Optional[int], num: int) -> Optional[np.ndarray]:
     """One-hot labels for a conditional network, or None (= zero labels, as the original scripts use)."""
-    label_size = Gs.input_shapes[1][1] if Gs.num_inputs >= 2 else 0
+    label_size = num_classes(Gs)
     if class_idx is None:
         return None
     if not label_size:
@@ -215,6 +227,25 @@ def run_batched(net, *inputs, num_gpus: int = 1, **run_kwargs) -> np.ndarray:
 
 # ----------------------------------------------------------------------------
 # The three modes. Each returns uint8 NHWC images.
+
+
+def num_classes(Gs) -> int:
+    """Label size of a conditional network, 0 for an unconditional one."""
+    return Gs.input_shapes[1][1] if Gs.num_inputs >= 2 else 0
+
+
+def generate_class_images(Gs, seeds, truncation_psi=1.0, truncation_cutoff=None, noise_mode='const',
+                          minibatch_size=8, num_gpus=1) -> np.ndarray:
+    """[classes, len(seeds), H, W, C]: every seed once per class of a conditional network, in one batched run."""
+    label_count = num_classes(Gs)
+    if not label_count:
+        raise GenerateError('--class all: the network is not conditional (it has no labels)')
+    latents = np.tile(seed_latents(Gs, seeds), [label_count, 1])
+    labels = np.repeat(np.eye(label_count, dtype=np.float32), len(seeds), axis=0)
+    images = run_batched(Gs, latents, labels, num_gpus=num_gpus, minibatch_size=minibatch_size,
+                         randomize_noise=(noise_mode == 'random'), output_transform=UINT8_NHWC,
+                         **truncation_kwargs(truncation_psi, truncation_cutoff))
+    return images.reshape((label_count, len(seeds)) + images.shape[1:])
 
 
 def generate_images(Gs, seeds, truncation_psi=1.0, truncation_cutoff=None, noise_mode='const', class_idx=None,
@@ -349,7 +380,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="truncate the first N style layers (default: the network's own setting, 8 for G_style)")
     add('--noise-mode', choices=['const', 'random'], default='const',
         help='const = the noise stored in the network (reproducible), random = new noise per image (default: %(default)s)')
-    add('--class', dest='class_idx', type=int, metavar='IDX', help='class of a conditional network (default: zero labels)')
+    add('--class', dest='class_idx', type=_class_arg, metavar='IDX',
+        help="class of a conditional network, or 'all' with --seeds: each seed once per class, one grid row "
+             "per class (default: zero labels)")
     add('--outdir', default=os.path.join(config.result_dir, 'generated'), help='output directory (default: %(default)s)')
     add('--minibatch', type=positive_int, default=8, help='images per session call, split across --gpus (default: %(default)s)')
     add('--gpus', type=positive_int, default=1, help='number of GPUs (towers) to use (default: %(default)s)')
@@ -373,8 +406,8 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         parser.error('--frames must be at least 2 (the two ends)')
     if args.minibatch % args.gpus:
         parser.error('--minibatch %d must be a multiple of --gpus %d' % (args.minibatch, args.gpus))
-    if args.class_idx is not None and args.class_idx < 0:
-        parser.error('--class must be non-negative')
+    if args.class_idx == ALL_CLASSES and not args.seeds:
+        parser.error('--class all works with --seeds')
 
 
 def save_png(image: np.ndarray, path: str) -> str:
@@ -388,6 +421,15 @@ def run(Gs, args: argparse.Namespace) -> List[str]:
                   class_idx=args.class_idx, minibatch_size=args.minibatch, num_gpus=args.gpus)
     if not (args.interpolate and args.frames_dir):
         os.makedirs(args.outdir, exist_ok=True)
+    if args.seeds and args.class_idx == ALL_CLASSES:
+        del common['class_idx']
+        images = generate_class_images(Gs, args.seeds, **common)
+        if args.grid:
+            name = 'grid-seed%04d-%04d-classes.png' % (args.seeds[0], args.seeds[-1])
+            flat = images.reshape((-1,) + images.shape[2:])
+            return [save_png(image_grid(flat, cols=len(args.seeds)), os.path.join(args.outdir, name))]
+        return [save_png(image, os.path.join(args.outdir, 'seed%04d-class%d.png' % (seed, class_idx)))
+                for class_idx, row in enumerate(images) for seed, image in zip(args.seeds, row)]
     if args.seeds:
         images = generate_images(Gs, args.seeds, **common)
         if args.grid:

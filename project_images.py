@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 import config
 import dnnlib.tflib as tflib
+from generate import positive_int
 from training import misc
 from training import projector as projector_lib
 
@@ -146,16 +147,6 @@ def save_results(proj, outdir: str, names: List[str], targets: np.ndarray, image
 # Command line.
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError('%r is not an integer' % text) from None
-    if value < 1:
-        raise argparse.ArgumentTypeError('must be at least 1, got %d' % value)
-    return value
-
-
 def _non_negative_float(text: str) -> float:
     try:
         value = float(text)
@@ -172,20 +163,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('targets', nargs='+', metavar='IMAGE_OR_DIR', help='target image files or directories of images')
     parser.add_argument('--network', required=True, metavar='PKL', help='network pickle: a local path or a URL')
     parser.add_argument('--outdir', default=os.path.join(config.result_dir, 'projections'), help='output directory (default: %(default)s)')
-    parser.add_argument('--steps', type=_positive_int, default=1000, help='optimisation steps (default: %(default)s)')
+    parser.add_argument('--steps', type=positive_int, default=1000, help='optimisation steps (default: %(default)s)')
     parser.add_argument('--lr', type=_non_negative_float, default=0.1, help='peak learning rate of Adam (default: %(default)s)')
     parser.add_argument('--perceptual-weight', type=_non_negative_float, default=1.0, help='weight of the LPIPS loss (default: %(default)s)')
     parser.add_argument('--pixel-weight', type=_non_negative_float, default=1.0, help='weight of the MSE of [-1, 1] images (default: %(default)s)')
     parser.add_argument('--perceptual-network', metavar='PKL', default=None,
                         help='distance or feature network pickle (path or URL) (default: the published vgg16_zhang_perceptual.pkl)')
-    parser.add_argument('--perceptual-size', type=_positive_int, default=256,
+    parser.add_argument('--perceptual-size', type=positive_int, default=256,
                         help='the perceptual loss sees images downsampled to at most this size (default: %(default)s)')
     parser.add_argument('--initial-noise', type=_non_negative_float, default=0.05,
                         help='noise on the dlatents at the start, relative to the spread of W; fades out (default: %(default)s)')
     parser.add_argument('--optimize-noise', action='store_true', help='also optimise the noise maps (written to <name>-noise.npz)')
     parser.add_argument('--noise-reg-weight', type=_non_negative_float, default=1e5,
                         help='weight of the noise regularisation with --optimize-noise (default: %(default)g)')
-    parser.add_argument('--batch', type=_positive_int, default=1, help='images projected at once (default: %(default)s)')
+    parser.add_argument('--batch', type=positive_int, default=1, help='images projected at once (default: %(default)s)')
     parser.add_argument('--snapshots', type=int, default=5, help='snapshots in the progress strip (default: %(default)s)')
     parser.add_argument('--print-every', type=int, default=100, help='print the losses every N steps, 0 = never (default: %(default)s)')
     parser.add_argument('--fit', choices=['crop', 'stretch'], default='crop',

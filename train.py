@@ -208,7 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument('--G-smoothing-kimg', dest='G_smoothing_kimg', type=float, default=None, help='half-life of the Gs moving average in kimg (default 10)')
     g.add_argument('--metrics', type=_metric_list, default=None, help="comma-separated metrics on each snapshot, or 'none' (default: fid50k)")
     g.add_argument('--seed', type=int, default=1000, help='random seed (NumPy and TensorFlow; default: %(default)s)')
-    g.add_argument('--grid-size', choices=['1080p', '4k', '8k'], default=None, help='size of the reals/fakes snapshot grids')
+    g.add_argument('--grid-size', type=_grid_size, default=None,
+                   help="reals/fakes snapshot grids: fitted to a display (1080p, 4k, 8k) or COLSxROWS images, e.g. 10x10")
     g.add_argument('--grid-layout', choices=['random', 'row_per_class', 'col_per_class'], default=None, help='layout of the snapshot grids')
 
     g = parser.add_argument_group('output and resuming')
@@ -229,6 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _SNAPSHOT_RE = re.compile(r'network-snapshot-(\d+)\.pkl$')
+
+
+def _grid_size(text: str) -> str:
+    if text in ('1080p', '4k', '8k') or re.fullmatch(r'[1-9]\d*x[1-9]\d*', text):
+        return text
+    raise argparse.ArgumentTypeError('%r is not 1080p, 4k, 8k or COLSxROWS such as 10x10' % text)
 
 
 def resolve_resume(resume: str, resume_snapshot=None, resume_kimg=None, result_dir=config.result_dir):

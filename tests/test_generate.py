@@ -89,6 +89,8 @@ def test_num_range_parses_lists_and_inclusive_ranges():
     (['--network', 'x.pkl', '--interpolate', '1', '2', '--frames', '1'], '--frames must be at least 2'),
     (['--network', 'x.pkl', '--seeds', '1', '--minibatch', '3', '--gpus', '2'], '--minibatch 3 must be a multiple of --gpus 2'),
     (['--network', 'x.pkl', '--seeds', '1', '--noise-mode', 'off'], "--noise-mode: invalid choice: 'off'"),
+    (['--network', 'x.pkl', '--seeds', '1', '--class', '-1'], "argument --class: '-1' is not a class index"),
+    (['--network', 'x.pkl', '--interpolate', '1', '2', '--class', 'all'], '--class all works with --seeds'),
 ])
 def test_bad_options_exit_with_one_clear_line(argv, message, capsys):
     with pytest.raises(SystemExit) as exc:
@@ -159,6 +161,17 @@ def test_conditional_network_uses_the_class():
     assert_same_images(class1[1], by_hand[0])
     with pytest.raises(generate.GenerateError, match='--class 3: the network has 3 classes'):
         generate.generate_images(G, [5], class_idx=3)
+
+
+
+def test_class_all_generates_each_seed_once_per_class():
+    G = tiny_G(label_size=3)
+    images = generate.generate_class_images(G, [5, 7])
+    assert images.shape == (3, 2, 32, 32, 3)
+    for class_idx in range(3):
+        assert_same_images(images[class_idx], generate.generate_images(G, [5, 7], class_idx=class_idx))
+    with pytest.raises(generate.GenerateError, match='--class all: the network is not conditional'):
+        generate.generate_class_images(tiny_G(), [5])
 
 # ----------------------------------------------------------------------------
 # Style mixing: layers from the column seeds, everything else from the row seeds.
@@ -283,3 +296,19 @@ def test_demo_command_writes_the_grayscale_grid_it_prints(tmp_path):
     expected = uint8_images(Gs, np.concatenate([seed_vector(Gs, seed) for seed in (0, 9, 63)]), truncation_psi=1, randomize_noise=False)
     for i, seed in enumerate((0, 9, 63)):  # seed i at row i // 8, column i % 8
         assert_same_images(cells[seed], expected[i, :, :, 0])
+
+
+def test_demo_class_rows_grid_in_a_subprocess(tmp_path):
+    Gs = save_snapshot(tmp_path / 'network-final.pkl', num_channels=1, label_size=10)
+    outdir = tmp_path / 'generated'
+    result = run_script('generate.py', '--network', str(tmp_path / 'network-final.pkl'), '--seeds', '0-11', '--class', 'all',
+                        '--grid', '--outdir', str(outdir))
+    assert result.returncode == 0, result.stderr
+    grid_path = result.stdout.strip().splitlines()[-1]
+    assert grid_path == str(outdir / 'grid-seed0000-0011-classes.png')
+    grid = np.asarray(PIL.Image.open(grid_path))
+    assert grid.shape == (10 * 32, 12 * 32)  # one row per class, one column per seed
+    labels = np.zeros([1, 10], np.float32)
+    labels[0, 7] = 1
+    expected = Gs.run(seed_vector(Gs, 4), labels, truncation_psi=1, randomize_noise=False, output_transform=generate.UINT8_NHWC)
+    assert_same_images(grid[7 * 32:8 * 32, 4 * 32:5 * 32], expected[0, :, :, 0])

@@ -133,7 +133,7 @@ def class_dataset(tmp_path):
     return dset
 
 
-@pytest.mark.parametrize('size,grid', [('1080p', (7, 4)), ('4k', (15, 8)), ('8k', (30, 16))])
+@pytest.mark.parametrize('size,grid', [('1080p', (7, 4)), ('4k', (15, 8)), ('8k', (30, 16)), ('5x3', (5, 3))])
 def test_snapshot_grid_sizes_random_layout(class_dataset, size, grid):
     (gw, gh), reals, labels, latents = misc.setup_snapshot_image_grid(FakeG(), class_dataset, size=size)
     assert (gw, gh) == grid and isinstance(gw, int) and isinstance(gh, int)
@@ -155,8 +155,11 @@ def test_snapshot_grid_class_layouts(class_dataset):
 
     with pytest.raises(ValueError, match='Unknown grid layout'):
         misc.setup_snapshot_image_grid(FakeG(), class_dataset, layout='diagonal')
-    with pytest.raises(ValueError, match='Unknown grid size'):
-        misc.setup_snapshot_image_grid(FakeG(), class_dataset, size='720p')
+    _, reals, labels, _ = misc.setup_snapshot_image_grid(FakeG(), class_dataset, size='3x10', layout='row_per_class')
+    np.testing.assert_array_equal(labels.argmax(axis=1).reshape(10, 3), np.arange(10)[:, None] * np.ones((1, 3)))
+    for bad in ['720p', '0x4', '4x']:
+        with pytest.raises(ValueError, match='Unknown grid size'):
+            misc.setup_snapshot_image_grid(FakeG(), class_dataset, size=bad)
 
 
 def test_snapshot_grid_grayscale_without_labels(tmp_path):

@@ -316,17 +316,26 @@ _GRID_SIZES = {  # display size -> (width px, height px, min columns, min rows)
 _CLASS_LAYOUTS = dict(row_per_class=[None, 1], col_per_class=[1, None], class4x4=[4, 4])  # block [w, h]; None = grid
 
 
+def grid_shape(size, image_w, image_h):
+    """(columns, rows) of a snapshot grid: fitted to a display ('1080p', '4k', '8k') as the original, or
+    given as 'COLSxROWS'."""
+    match = re.fullmatch(r'(\d+)x(\d+)', str(size))
+    if match and int(match.group(1)) >= 1 and int(match.group(2)) >= 1:
+        return int(match.group(1)), int(match.group(2))
+    if size not in _GRID_SIZES:
+        raise ValueError('Unknown grid size %r: use one of %s, or COLSxROWS such as 10x10' % (size, ', '.join(_GRID_SIZES)))
+    screen_w, screen_h, min_w, min_h = _GRID_SIZES[size]
+    return int(np.clip(screen_w // image_w, min_w, 32)), int(np.clip(screen_h // image_h, min_h, 32))
+
+
 def setup_snapshot_image_grid(G, training_set,
-                              size='1080p',     # '1080p', '4k' or '8k': the display the grid is to be viewed on.
+                              size='1080p',     # '1080p', '4k' or '8k': the display the grid is to be viewed on;
+                                                # or 'COLSxROWS' (e.g. '10x10'): that many images.
                               layout='random'):  # 'random', 'row_per_class', 'col_per_class' or 'class4x4'.
     """Grid size (gw, gh) and its reals, labels and latents. G needs only input_shape and output_shape."""
-    if size not in _GRID_SIZES:
-        raise ValueError('Unknown grid size %r: use one of %s' % (size, ', '.join(_GRID_SIZES)))
     if layout != 'random' and layout not in _CLASS_LAYOUTS:
         raise ValueError('Unknown grid layout %r: use random, %s' % (layout, ', '.join(_CLASS_LAYOUTS)))
-    screen_w, screen_h, min_w, min_h = _GRID_SIZES[size]
-    gw = int(np.clip(screen_w // G.output_shape[3], min_w, 32))
-    gh = int(np.clip(screen_h // G.output_shape[2], min_h, 32))
+    gw, gh = grid_shape(size, G.output_shape[3], G.output_shape[2])
 
     # Initialize data arrays.
     reals = np.zeros([gw * gh] + list(training_set.shape), dtype=training_set.dtype)
