@@ -1,0 +1,41 @@
+"""`make demo` end to end, shortened: demo.py as a user runs it, in temporary data and result directories."""
+
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import PIL.Image
+
+from tests.conftest import python_env
+
+
+def _demo(repo_root, data_dir, result_dir):
+    res = subprocess.run([sys.executable, 'demo.py', '--total-kimg', '0.5', '--data-dir', str(data_dir), '--result-dir', str(result_dir)],
+                         cwd=repo_root, env=python_env(), capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
+    return res.stdout
+
+
+def test_demo_builds_data_trains_and_generates_what_it_prints(repo_root, tmp_path):
+    out = _demo(repo_root, tmp_path / 'datasets', tmp_path / 'results')
+    assert 'Building the demo dataset' in out
+    printed = dict(re.findall(r'^  ([A-Za-z ]+):\s+(.+)$', out, re.M))
+    run_dir = printed['Run directory']
+    assert os.path.dirname(run_dir) == str(tmp_path / 'results') and run_dir.endswith('-demo')
+    for key in ['Training reals', 'Training fakes', 'Final network']:
+        assert os.path.isfile(printed[key]), key
+    grid_path = os.path.join(printed['Generated images'], 'grid-seed0000-0011-classes.png')
+    assert grid_path in out
+    grid = np.asarray(PIL.Image.open(grid_path))
+    assert grid.shape == (10 * 32, 12 * 32)  # one row per digit class, 12 seeds, grayscale 32x32
+    reals = PIL.Image.open(printed['Training reals'])
+    assert reals.mode == 'L' and reals.size == (12 * 32, 10 * 32)
+
+    # A second demo reuses the dataset and makes a new run directory; the first run is untouched.
+    first_files = sorted(os.listdir(run_dir))
+    out = _demo(repo_root, tmp_path / 'datasets', tmp_path / 'results')
+    assert 'Demo dataset: %s (exists)' % (tmp_path / 'datasets' / 'digits') in out
+    assert len([d for d in os.listdir(tmp_path / 'results') if d.endswith('-demo')]) == 2
+    assert sorted(os.listdir(run_dir)) == first_files
