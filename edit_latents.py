@@ -162,6 +162,9 @@ def load_samples(files: List[str]) -> np.ndarray:
             array = np.load(path, allow_pickle=False)
         except (OSError, ValueError) as e:
             raise EditError('%s: cannot read dlatents (%s)' % (path, e)) from None
+        if not isinstance(array, np.ndarray):  # an .npz archive
+            array.close()
+            raise EditError('%s: cannot read dlatents (an .npz archive, not one .npy array)' % path)
         if array.ndim in (1, 2):  # one W [D] -> [1, D]; one W+ [L, D] -> [1, L, D]
             array = array[np.newaxis]
         if array.ndim not in (2, 3) or not np.issubdtype(array.dtype, np.number):
@@ -187,7 +190,11 @@ def load_labels(path: str, num: int) -> np.ndarray:
 def run_learn(args) -> List[str]:
     if args.dlatents is not None:
         try:
-            dlatents = np.load(args.dlatents, allow_pickle=False).astype(np.float32)
+            dlatents = np.load(args.dlatents, allow_pickle=False)
+            if not isinstance(dlatents, np.ndarray):  # an .npz archive
+                dlatents.close()
+                raise ValueError('an .npz archive, not one .npy array')
+            dlatents = dlatents.astype(np.float32)
         except (OSError, ValueError) as e:
             raise EditError('%s: cannot read dlatents (%s)' % (args.dlatents, e)) from None
         if dlatents.ndim not in (2, 3):

@@ -34,6 +34,9 @@ def load_dlatents(path: str, num_layers: int = None, dlatent_size: int = None) -
         dlatents = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
         raise DirectionError('%s: cannot read dlatents (%s)' % (path, e)) from None
+    if not isinstance(dlatents, np.ndarray):  # an .npz archive
+        dlatents.close()
+        raise DirectionError('%s: cannot read dlatents (an .npz archive, not one .npy array)' % path)
     if dlatents.ndim == 2:
         dlatents = dlatents[np.newaxis]
     if dlatents.ndim != 3 or not np.issubdtype(dlatents.dtype, np.floating):
@@ -67,6 +70,9 @@ def load_direction(path: str, num_layers: int, dlatent_size: int) -> np.ndarray:
         direction = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
         raise DirectionError('%s: cannot read the direction (%s)' % (path, e)) from None
+    if not isinstance(direction, np.ndarray):  # an .npz archive
+        direction.close()
+        raise DirectionError('%s: cannot read the direction (an .npz archive, not one .npy array)' % path)
     return broadcast_direction(direction, num_layers, dlatent_size, name=path)
 
 
@@ -179,6 +185,8 @@ def learn_direction(dlatents: np.ndarray, labels: np.ndarray, method: str = 'svm
 
     dlatents = np.asarray(dlatents)
     x = direction_features(dlatents, features)
+    if not np.all(np.isfinite(x)):
+        raise DirectionError('dlatents must hold finite numbers (found NaN or infinity)')
     y = np.asarray(labels).reshape(-1)
     if len(y) != len(x):
         raise DirectionError('%d dlatents but %d labels' % (len(x), len(y)))
