@@ -125,9 +125,16 @@ def _submit(tmp_path, num_gpus, dataset_args, total_kimg=0.05, **train_kwargs):
     return dnnlib.submit_run(cfg, 'training.training_loop.training_loop', **kwargs)
 
 
-def test_two_gpus_in_process_on_synthetic_data(tmp_path, capsys):
+@pytest.mark.parametrize('data', ['synthetic', 'tfrecords'])
+def test_two_gpus_in_process(tmp_path, capsys, monkeypatch, data):
     import tensorflow.compat.v1 as tf
-    run_dir = _submit(tmp_path, 2, dict(class_name='training.dataset.SyntheticDataset', resolution=8, num_channels=1))
+    import config
+    if data == 'synthetic':
+        dataset_args = dict(class_name='training.dataset.SyntheticDataset', resolution=8, num_channels=1)
+    else:
+        monkeypatch.setattr(config, 'data_dir', _make_dataset(tmp_path / 'data'))
+        dataset_args = dict(tfrecord_dir='tiny')
+    run_dir = _submit(tmp_path, 2, dataset_args)
     out = capsys.readouterr().out
     assert len(_ticks(out)) == 2 and 'minibatch 8' in out
     assert os.path.isfile(os.path.join(run_dir, 'network-final.pkl'))
@@ -138,6 +145,10 @@ def test_two_gpus_in_process_on_synthetic_data(tmp_path, capsys):
     pairs = [(main[v.name.split('/', 1)[1]], v) for v in shadow if v.name.split('/', 1)[1] in main]
     values = tf.get_default_session().run(pairs)
     assert all(np.array_equal(a, b) for a, b in values)
+    from training import misc
+    _G, _D, Gs = misc.load_pkl(os.path.join(run_dir, 'network-final.pkl'))
+    images = Gs.run(np.random.RandomState(0).randn(2, *Gs.input_shape[1:]).astype(np.float32), None)
+    assert images.shape == (2, 1, 8, 8) and np.all(np.isfinite(images))
 
 
 def test_nonfinite_loss_stops_with_last_good_snapshot(tmp_path, capsys):
