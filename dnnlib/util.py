@@ -15,6 +15,7 @@ import shutil
 import sys
 import time
 import types
+import urllib.parse
 import uuid
 from typing import Any, List, Tuple, Union
 
@@ -306,6 +307,24 @@ def _cache_lookup(cache_dir: str, url_md5: str) -> Union[str, None]:
     return cache_files[0] if len(cache_files) == 1 else None
 
 
+class _HtmlInsteadOfFile(IOError):
+    """A web page came back where a file was expected; retrying does not help."""
+
+
+def _download_form_url(url: str, page: str):
+    """The URL a download-confirmation form (Google Drive's virus-scan page) submits to, or None."""
+    form = re.search(r'<form[^>]*id="download-form"[^>]*>(.*?)</form>', page, re.S)
+    if form is None:
+        return None
+    action = re.search(r'action="([^"]+)"', form.group(0))
+    fields = re.findall(r'<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form.group(1))
+    if action is None:
+        return None
+    query = urllib.parse.urlencode([(html.unescape(k), html.unescape(v)) for k, v in fields])
+    target = urllib.parse.urljoin(url, html.unescape(action.group(1)))
+    return target + ("&" if "?" in target else "?") + query if query else target
+
+
 def open_url(url: str, cache_dir: str = None, num_attempts: int = 10, verbose: bool = True, retry_delay: float = 1.0) -> Any:
     """Download a URL (with retries) and return a binary file object with its content.
 
@@ -340,6 +359,15 @@ def open_url(url: str, cache_dir: str = None, num_attempts: int = 10, verbose: b
                         if len(links) == 1:
                             url = requests.compat.urljoin(url, links[0])
                             raise IOError("Google Drive virus checker nag")
+                    if res.headers.get("Content-Type", "").startswith("text/html"):
+                        # Today's Google Drive asks to confirm large downloads with a form; follow it.
+                        # Any other page (quota exceeded, login) is not the file: never cache it.
+                        confirm_url = _download_form_url(url, res.text)
+                        if confirm_url is not None and confirm_url != url:
+                            url = confirm_url
+                            raise IOError("Google Drive download confirmation page")
+                        raise _HtmlInsteadOfFile("received an HTML page instead of the file (Google Drive download "
+                                                 "quota exceeded, or not a direct download link?)")
                     match = re.search(r'filename="([^"]*)"', res.headers.get("Content-Disposition", ""))
                     url_name = match[1] if match else url
                     url_data = res.content
@@ -348,10 +376,11 @@ def open_url(url: str, cache_dir: str = None, num_attempts: int = 10, verbose: b
                     break
             except Exception as e:  # network errors, HTTP errors, empty bodies: retry
                 last_error = e
-                if not attempts_left:
+                if not attempts_left or isinstance(e, _HtmlInsteadOfFile):
                     if verbose:
                         print(" failed")
-                    raise IOError("Could not download %s after %d attempts: %s" % (url, num_attempts, last_error)) from e
+                    attempts = num_attempts - attempts_left
+                    raise IOError("Could not download %s after %d attempt%s: %s" % (url, attempts, "" if attempts == 1 else "s", last_error)) from e
                 if verbose:
                     print(".", end="", flush=True)
                 if retry_delay > 0:

@@ -13,6 +13,14 @@ import dnnlib
 from dnnlib import util
 
 
+DRIVE_FORM = b'''<!DOCTYPE html><html><head><title>Google Drive - Virus scan warning</title></head><body>
+<p>Google Drive can't scan this file for viruses.</p>
+<form id="download-form" action="/usercontent/download" method="get">
+<input type="submit" id="uc-download-link" value="Download anyway"/>
+<input type="hidden" name="id" value="1MEG"><input type="hidden" name="export" value="download">
+<input type="hidden" name="confirm" value="t"><input type="hidden" name="uuid" value="a&amp;b"></form></body></html>'''
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     """Serves /data (after `fail_first` failures) and /empty; counts requests per path."""
     counts = {}
@@ -25,6 +33,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_response(503)
             self.end_headers()
             return
+        if self.path in ('/drive', '/quota'):  # Google Drive's virus-scan confirmation page, or its quota page
+            body = (DRIVE_FORM if self.path == '/drive' else b'<html><body>Quota exceeded</body></html>')
+            self.send_response(200)
+            self.send_header('Content-Type', 'text/html; charset=utf-8')
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        if self.path == '/usercontent/download?id=1MEG&export=download&confirm=t&uuid=a%26b':
+            self.path = '/data'
         if self.path.startswith('/data'):
             body = b'hello network'
             self.send_response(200)
@@ -120,3 +138,15 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
     assert target.read_bytes() == b'old' and os.listdir(tmp_path) == ['x.bin']
     util.atomic_write(str(target), lambda f: f.write(b'new'))
     assert target.read_bytes() == b'new'
+
+
+def test_open_url_follows_the_drive_confirmation_form_and_refuses_other_pages(server, tmp_path):
+    cache = str(tmp_path / 'cache')
+    with util.open_url(server + '/drive', cache_dir=cache, verbose=False, retry_delay=0) as f:
+        assert f.read() == b'hello network'
+    assert _Handler.counts['/drive'] == 1 and os.listdir(cache)[0].endswith('_net.pkl')
+
+    with pytest.raises(IOError, match=r'/quota after 1 attempt: received an HTML page instead of the file'):
+        util.open_url(server + '/quota', cache_dir=str(tmp_path / 'cache2'), num_attempts=5, verbose=False, retry_delay=0)
+    assert _Handler.counts['/quota'] == 1  # no pointless retries
+    assert not os.path.exists(tmp_path / 'cache2') or not os.listdir(tmp_path / 'cache2')  # the page is not cached
