@@ -72,6 +72,13 @@ def test_two_ticks_then_resume(repo_root, tmp_path):
     assert rc == 0, out[-3000:]
     assert 'network-snapshot-000002.pkl' in out
     resumed = glob.glob(os.path.join(results, '00001-*-resume'))[0]
+
+    # Fine-tuning on a dataset of another resolution is refused with one clear line.
+    write_tfrecords(os.path.join(data_dir, 'tiny16'), random_images(8, resolution=16, channels=1, seed=2))
+    rc, out = _train(repo_root, TINY + ['--dataset', 'tiny16', '--data-dir', data_dir, '--result-dir', results, '--metrics', 'none',
+                                        '--resume', os.path.join(run_dir, 'network-snapshot-000002.pkl'), '--resume-kimg', '2'])
+    assert rc == 1 and re.search(r'train.py: error: Cannot resume from .*network-snapshot-000002.pkl: its G is for 1x8x8 images with '
+                                 r'0 labels, the dataset has 1x16x16 images with 0 labels', out), out[-2000:]
     ticks = _ticks(open(os.path.join(resumed, 'log.txt')).read())
     assert float(ticks[0][1]) == pytest.approx(3.0, abs=0.05) and float(ticks[0][2]) == 0.0
     assert os.path.isfile(os.path.join(resumed, 'fakes000002.png')) and os.path.isfile(os.path.join(resumed, 'network-snapshot-000003.pkl'))

@@ -211,6 +211,20 @@ def _run_config():
     return getattr(train, 'current_config', train)
 
 
+def _check_networks_fit_dataset(network_pkl, G, D, training_set):
+    """A resumed or fine-tuned network must make and judge images of the dataset's shape and labels."""
+    def describe(shape, label_size):
+        return '%s images with %d labels' % ('x'.join(str(v) for v in shape), label_size)
+    G_label_size = G.input_shapes[1][1] if G.num_inputs >= 2 else 0
+    D_label_size = D.input_shapes[1][1] if D.num_inputs >= 2 else 0
+    want = describe(training_set.shape, training_set.label_size)
+    for what, shape, label_size in [('G', G.output_shape[1:], G_label_size), ('D', D.input_shape[1:], D_label_size)]:
+        if list(shape) != list(training_set.shape) or label_size != training_set.label_size:
+            raise ValueError('Cannot resume from %s: its %s is for %s, the dataset has %s (use a dataset of the same '
+                             'resolution, channels and labels, e.g. --resolution / --max-label-size)'
+                             % (network_pkl, what, describe(shape, label_size), want))
+
+
 def _locate_resume_pkl(resume_run_id, resume_snapshot):
     """A network pickle path: resume_run_id may be a pickle path or URL, a run directory, or a run id."""
     if isinstance(resume_run_id, str) and (resume_run_id.endswith('.pkl') or dnnlib.util.is_url(resume_run_id)):
@@ -277,6 +291,7 @@ def training_loop(
             network_pkl = _locate_resume_pkl(resume_run_id, resume_snapshot)
             print('Loading networks from "%s"...' % network_pkl)
             G, D, Gs = misc.load_pkl(network_pkl)
+            _check_networks_fit_dataset(network_pkl, G, D, training_set)
         else:
             print('Constructing networks...')
             G = tflib.Network('G', num_channels=training_set.shape[0], resolution=training_set.shape[1], label_size=training_set.label_size, **G_args)
