@@ -162,7 +162,7 @@ def _nonfinite_counter(flags):
         counter = tf.Variable(0, dtype=tf.int32, trainable=False, name='nonfinite_steps')
         def count(which):
             bad = tf.logical_not(tf.reduce_all(tf.stack([f[which] for f in flags])))
-            return tf.assign_add(counter, tf.cast(bad, tf.int32))
+            return tf.assign_add(counter, tf.cast(bad, tf.int32)).op  # an op: run with the train op, nothing fetched
         return counter, count(0), count(1)
 
 
