@@ -2,8 +2,8 @@
 
 For every target image this finds per-layer dlatents [num_layers, dlatent_size] whose synthesis with the
 frozen generator reproduces the image, by Adam on a perceptual (LPIPS) plus pixel (MSE) loss; see
-training/projector.py for the recipe. Images of any size are center-cropped to a square (or stretched,
---fit stretch) and resized to the network's resolution.
+training/projector.py for the recipe. Images must have the network's size and channels (grayscale or
+color); --fit crop (center square, then resize) or --fit stretch accepts other sizes.
 
 Written per image <name> into --outdir (every path is printed, one per line):
   <name>-projected.png   the reconstruction
@@ -77,10 +77,24 @@ def output_names(files: List[str]) -> List[str]:
     return names
 
 
-def load_target_image(path: str, channels: int, resolution: Tuple[int, int], fit: str = 'crop') -> np.ndarray:
-    """One image file as a float32 [C, H, W] array in [-1, 1] at the network's resolution."""
+def _image_channels(img: PIL.Image.Image) -> int:
+    """Color channels of a PIL image, alpha not counted (palette images count as color)."""
+    return 3 if img.mode == 'P' else len([band for band in img.getbands() if band != 'A'])
+
+
+def load_target_image(path: str, channels: int, resolution: Tuple[int, int], fit: str = 'none') -> np.ndarray:
+    """One image file as a float32 [C, H, W] array in [-1, 1] at the network's resolution. The image must
+    have the network's size unless fit is 'crop' (center square, then resize) or 'stretch' (resize), and
+    the network's channel count (grayscale or color; an alpha channel is dropped)."""
+    height, width = resolution
     try:
         with PIL.Image.open(path) as img:
+            if _image_channels(img) != channels:
+                raise ProjectError('%s: the image is %s, the network makes %s images'
+                                   % (path, *['grayscale' if c == 1 else 'color (%d channels)' % c for c in (_image_channels(img), channels)]))
+            if fit == 'none' and img.size != (width, height):
+                raise ProjectError('%s: the image is %dx%d, the network makes %dx%d images (use --fit crop or --fit stretch '
+                                   'to resize it)' % (path, img.size[0], img.size[1], width, height))
             img = img.convert('L' if channels == 1 else 'RGB')
     except (OSError, ValueError, PIL.Image.DecompressionBombError) as e:
         raise ProjectError('%s: cannot read the image (%s)' % (path, e)) from None
@@ -179,8 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--batch', type=positive_int, default=1, help='images projected at once (default: %(default)s)')
     parser.add_argument('--snapshots', type=int, default=5, help='snapshots in the progress strip (default: %(default)s)')
     parser.add_argument('--print-every', type=int, default=100, help='print the losses every N steps, 0 = never (default: %(default)s)')
-    parser.add_argument('--fit', choices=['crop', 'stretch'], default='crop',
-                        help='non-square images: center-crop to a square, or stretch (default: %(default)s)')
+    parser.add_argument('--fit', choices=['none', 'crop', 'stretch'], default='none',
+                        help="images of another size: 'none' = refuse them, 'crop' = center square then resize, "
+                             "'stretch' = resize (default: %(default)s)")
     parser.add_argument('--seed', type=int, default=0, help='random seed of the dlatent noise (default: %(default)s)')
     return parser
 

@@ -36,7 +36,8 @@ sys.modules.setdefault('train', sys.modules[__name__])  # `import train` sees th
 # ----------------------------------------------------------------------------
 # Official configurations.
 
-# Per-GPU-count minibatch and learning-rate tables of the original (ProGAN presets, reused by StyleGAN).
+# Per-GPU-count minibatch tables of the original (StyleGAN and ProGAN); the learning-rate tables and
+# total_kimg 12000 are ProGAN's (StyleGAN's config F replaces them with its own).
 GPU_PRESETS = {
     1: dict(minibatch_base=4, minibatch_dict={4: 128, 8: 128, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8, 512: 4}, G_lrate_dict={1024: 0.0015}),
     2: dict(minibatch_base=8, minibatch_dict={4: 256, 8: 256, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8}, G_lrate_dict={512: 0.0015, 1024: 0.002}),
@@ -100,8 +101,10 @@ def stylegan_config(preset: str, num_gpus: int) -> EasyDict:
     c = _base_config('sgan', 'training.networks_stylegan.G_style', 'training.networks_stylegan.D_basic',
                      EasyDict(func_name='training.loss.G_logistic_nonsaturating'),
                      EasyDict(func_name='training.loss.D_logistic_simplegp', r1_gamma=10.0), '4k', num_gpus)
-    c.train.total_kimg = 25000  # Tuned config for StyleGAN.
+    c.train.total_kimg = 25000  # Tuned config for StyleGAN: one learning-rate table for every GPU count.
     c.sched.lod_initial_resolution = 8
+    c.sched.G_lrate_dict = {128: 0.0015, 256: 0.002, 512: 0.003, 1024: 0.003}
+    c.sched.D_lrate_dict = EasyDict(c.sched.G_lrate_dict)
     p = STYLEGAN_CONFIGS[preset]
     c.G.update(p['G'])
     if p['desc']:

@@ -271,7 +271,7 @@ def test_project_images_writes_the_files_it_prints(files):
     outdir = str(files['tmp'] / 'out')
     result = run_script(['--network', files['pkl'], files['images'], '--outdir', outdir, '--steps', '30',
                          '--perceptual-network', files['lpips'], '--batch', '2', '--snapshots', '3',
-                         '--print-every', '10', '--optimize-noise'])
+                         '--print-every', '10', '--optimize-noise', '--fit', 'crop'])
     assert result.returncode == 0, result.stderr
     printed = [line for line in result.stdout.splitlines() if line.startswith(outdir)]
     expected = [os.path.join(outdir, '%s-%s' % (name, suffix)) for name in ('first', 'second')
@@ -310,7 +310,7 @@ def test_project_images_bad_input_exits_with_one_line(files):
 
 
 @pytest.mark.parametrize('case', ['missing image', 'empty directory', 'corrupt image', 'missing network',
-                                  'bad perceptual', 'bad option'])
+                                  'bad perceptual', 'bad option', 'wrong size', 'wrong channels'])
 def test_project_images_bad_input_messages(files, case, capsys):
     """The other error paths, through main() in this process (no TensorFlow start-up per case)."""
     import project_images  # pylint: disable=import-outside-toplevel
@@ -327,8 +327,15 @@ def test_project_images_bad_input_messages(files, case, capsys):
         needle = 'broken.png: cannot read the image'
     elif case == 'missing network':
         args[1], needle = str(files['tmp'] / 'missing.pkl'), 'cannot load --network'
+    elif case == 'wrong size':  # second.jpg is 64x48; without --fit it is refused
+        needle = 'second.jpg: the image is 64x48, the network makes 16x16 images (use --fit crop or --fit stretch to resize it)'
+    elif case == 'wrong channels':
+        os.remove(os.path.join(files['images'], 'second.jpg'))
+        PIL.Image.new('L', (16, 16)).save(os.path.join(files['images'], 'gray.png'))
+        needle = 'gray.png: the image is grayscale, the network makes color (3 channels) images'
     elif case == 'bad perceptual':
         args[6], needle = files['images'] + '/first.png', 'cannot load --perceptual-network'
+        args += ['--fit', 'crop']
     else:
         args += ['--steps', '0']
         needle = '--steps'

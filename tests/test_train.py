@@ -210,7 +210,7 @@ def test_presets():
     assert c.tf_config == {'rnd.np_random_seed': 5} and c.desc == 'sgan-tuned-baseline-cats-1gpu'
     c = train.config_from_args(parse(['--dataset', 'celebahq', '--gpus', '2', '--loss', 'wgangp']))
     assert c.G_loss.func_name == 'training.loss.G_wgan' and c.D_loss.func_name == 'training.loss.D_wgan_gp'
-    assert c.sched.G_lrate_dict == {512: 0.0015, 1024: 0.002}
+    assert c.sched.G_lrate_dict == {128: 0.0015, 256: 0.002, 512: 0.002, 1024: 0.002} == dict(c.sched.D_lrate_dict)  # min(v, 0.002)
     c = train.config_from_args(parse(['--dataset', 'celebahq', '--gpus', '4', '--config', 'pgan-fp16']))
     assert c.G.func_name == 'training.networks_progan.G_paper' and c.G.dtype == 'float16' and c.G_opt.use_loss_scaling
     assert c.sched.minibatch_dict == {4: 512, 8: 256, 16: 128, 32: 64, 64: 32, 128: 16}

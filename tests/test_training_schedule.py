@@ -23,11 +23,12 @@ def _sched(kimg, num_gpus, resolution_log2=10, **overrides):
     (900, 6.5, 16, 128, 0.001, 120),     # half-way through the fade-in of 16x16
     (1200, 6.0, 16, 128, 0.001, 120),
     (3900, 4.0, 64, 32, 0.001, 80),
-    (4500, 3.5, 128, 16, 0.001, 60),
-    (6000, 2.0, 256, 8, 0.001, 40),
-    (8100, 0.5, 1024, 4, 0.0015, 20),    # fading in 1024: resolution is already 1024
-    (9000, 0.0, 1024, 4, 0.0015, 20),
-    (25000, 0.0, 1024, 4, 0.0015, 20),
+    (4500, 3.5, 128, 16, 0.0015, 60),    # config F's learning rates do not depend on the GPU count
+    (6000, 2.0, 256, 8, 0.002, 40),
+    (7200, 1.0, 512, 4, 0.003, 30),
+    (8100, 0.5, 1024, 4, 0.003, 20),     # fading in 1024: resolution is already 1024
+    (9000, 0.0, 1024, 4, 0.003, 20),
+    (25000, 0.0, 1024, 4, 0.003, 20),
 ])
 def test_one_gpu_config_f(kimg, lod, res, minibatch, lrate, tick):
     s = _sched(kimg, 1)
@@ -48,6 +49,13 @@ def test_one_gpu_config_f(kimg, lod, res, minibatch, lrate, tick):
 def test_eight_gpus_config_f(kimg, lod, res, minibatch, lrate, tick):
     s = _sched(kimg, 8)
     assert (s.lod, s.resolution, s.minibatch, s.G_lrate, s.tick_kimg) == (pytest.approx(lod), res, minibatch, lrate, tick)
+
+
+def test_progan_learning_rates_depend_on_the_gpu_count():
+    one = train.progan_config('pgan', 1).sched
+    two = train.progan_config('pgan', 2).sched
+    assert one.G_lrate_dict == {1024: 0.0015} and two.G_lrate_dict == {512: 0.0015, 1024: 0.002}
+    assert train.stylegan_config('config-f', 1).sched.G_lrate_dict == train.stylegan_config('config-f', 8).sched.G_lrate_dict
 
 
 def test_rounding_caps_and_rampup():

@@ -335,6 +335,7 @@ def training_loop(
         D.setup_weight_histograms()
     from metrics import metric_base  # pylint: disable=import-outside-toplevel
     metrics = metric_base.MetricGroup(metric_arg_list)
+    metric_gpus = num_gpus if cluster_cfg is None else cluster_cfg.gpus_per_worker  # metrics run on the chief's own devices
 
     print('Training...\n')
     try:
@@ -419,7 +420,7 @@ def training_loop(
                     pkl = os.path.join(submit_config.run_dir, 'network-snapshot-%06d.pkl' % (cur_nimg // 1000))
                     misc.save_pkl((G, D, Gs), pkl)
                     last_snapshot = pkl
-                    metrics.run(pkl, run_dir=submit_config.run_dir, num_gpus=num_gpus, tf_config=tf_config)
+                    metrics.run(pkl, run_dir=submit_config.run_dir, num_gpus=metric_gpus, tf_config=tf_config)
 
                 # Update summaries and RunContext.
                 metrics.update_autosummaries()
