@@ -136,15 +136,26 @@ def _submit(tmp_path, num_gpus, dataset_args, total_kimg=0.05, **train_kwargs):
 def test_two_gpus_in_process(tmp_path, capsys, monkeypatch, data):
     import tensorflow.compat.v1 as tf
     import config
-    if data == 'synthetic':
+    if data == 'synthetic':  # and no smoothing: Gs must then equal G exactly (beta 0)
         dataset_args = dict(class_name='training.dataset.SyntheticDataset', resolution=8, num_channels=1)
+        smoothing = 0.0
     else:
         monkeypatch.setattr(config, 'data_dir', _make_dataset(tmp_path / 'data'))
         dataset_args = dict(tfrecord_dir='tiny')
-    run_dir = _submit(tmp_path, 2, dataset_args)
+        smoothing = 10.0
+    run_dir = _submit(tmp_path, 2, dataset_args, G_smoothing_kimg=smoothing)
     out = capsys.readouterr().out
     assert len(_ticks(out)) == 2 and 'minibatch 8' in out
-    assert os.path.isfile(os.path.join(run_dir, 'network-final.pkl'))
+    for name in ['log.txt', 'reals.png', 'fakes000000.png', 'network-snapshot-000000.pkl', 'network-final.pkl', '_finished.txt']:
+        assert os.path.isfile(os.path.join(run_dir, name)), name
+    assert glob.glob(os.path.join(run_dir, 'events.out.tfevents.*'))
+    G_vars = {v.name.split('/', 1)[1]: v for v in tf.trainable_variables() if v.name.startswith('G/')}
+    Gs_vars = {v.name.split('/', 1)[1]: v for v in tf.global_variables() if v.name.startswith('Gs/')}
+    ema = tf.get_default_session().run([(G_vars[k], Gs_vars[k]) for k in G_vars])
+    if smoothing == 0:
+        assert all(np.array_equal(g, gs) for g, gs in ema)  # Gs_beta = 0: Gs is a copy of G
+    else:
+        assert all(not np.array_equal(g, gs) for g, gs in ema if g.size > 1 and np.any(g != 0))  # a moving average lags G
     # The second tower (G_shadow, D_shadow) lives on the second device and trained in sync with the first.
     shadow = [v for v in tf.global_variables() if v.name.startswith('G_shadow/')]
     assert shadow and all(v.device.endswith('CPU:1') or 'GPU:1' in v.device for v in shadow)
