@@ -101,8 +101,11 @@ def test_chief_and_worker_train_together(repo_root, tmp_path):
     assert images.shape == (2, 1, 8, 8) and np.all(np.isfinite(images))
 
 
-def test_update_across_two_workers_equals_two_local_towers():
-    """One optimizer step with towers on two in-process servers equals two towers on local CPU devices."""
+@pytest.mark.parametrize('towers_per_worker', [1, 2])
+def test_update_across_two_workers_equals_local_towers(towers_per_worker):
+    """One optimizer step with towers on two in-process servers (summed inside each machine first, then
+    across machines) equals the same number of towers on local CPU devices."""
+    num_towers = 2 * towers_per_worker
     rnd = np.random.RandomState(0)
     x_np, labels_np = rnd.randn(8, 3).astype(np.float32), rnd.randn(8, 2).astype(np.float32)
 
@@ -111,31 +114,33 @@ def test_update_across_two_workers_equals_two_local_towers():
             x, labels = tf.constant(x_np), tf.constant(labels_np)
             with tf.device(devices[0]):
                 net0 = tflib.Network('N', func_name=tiny_nets.dense_net)
-            with tf.device(devices[1]):
-                net1 = net0.clone('N_shadow')
+            nets = [net0]
+            for i, dev in enumerate(devices[1:]):
+                with tf.device(dev):
+                    nets.append(net0.clone('N_shadow%d' % i))
             init = {name: np.full(var.shape.as_list(), 0.1 * (i + 1), np.float32) for i, (name, var) in enumerate(net0.vars.items())}
             tflib.set_vars({net0.vars[n]: v for n, v in init.items()})
-            net1.copy_vars_from(net0)
+            for net in nets[1:]:
+                net.copy_vars_from(net0)
             opt = tflib.Optimizer('Train', learning_rate=0.01, beta1=0.0, beta2=0.99, epsilon=1e-8)
-            for dev, net, xs, ls in zip(devices, [net0, net1], tf.split(x, 2), tf.split(labels, 2)):
+            for dev, net, xs, ls in zip(devices, nets, tf.split(x, len(devices)), tf.split(labels, len(devices))):
                 with tf.device(dev):
                     opt.register_gradients(tf.reduce_mean(tf.square(net.get_output_for(xs, ls) - 1.0)), net.trainables)
             tflib.run(opt.apply_updates())
-            return {name: net0.get_var(name) for name in net0.trainables}, {name: net1.get_var(name) for name in net1.trainables}
+            return [{name: net.get_var(name) for name in net.trainables} for net in nets]
 
-    cfg = cluster_lib.ClusterConfig(['127.0.0.1:%d' % p for p in _free_ports(2)], 0)
+    cfg = cluster_lib.ClusterConfig(['127.0.0.1:%d' % p for p in _free_ports(2)], 0, gpus_per_worker=towers_per_worker)
     servers = [tf.train.Server(cfg.cluster_spec(), job_name='worker', task_index=i, config=cluster_lib.server_config(cfg)) for i in range(2)]
-    graph = tf.Graph()
-    with graph.as_default():
-        remote0, remote1 = one_step(['/job:worker/task:0/device:CPU:0', '/job:worker/task:1/device:CPU:0'],
-                                    tf.Session(servers[0].target, config=cluster_lib.server_config(cfg)))
-    graph = tf.Graph()
-    with graph.as_default():
-        local0, _local1 = one_step(['/cpu:0', '/cpu:1'], tflib.create_session())
-    for name in local0:
-        np.testing.assert_allclose(remote0[name], local0[name], rtol=1e-6, atol=1e-7)
-        np.testing.assert_array_equal(remote0[name], remote1[name])  # both machines applied the same update
-    assert any(np.abs(local0[n] - 0.1 * (i + 1)).max() > 1e-4 for i, n in enumerate(local0))
+    remote_devices = ['/job:worker/task:%d/device:CPU:%d' % (t, d) for t in range(2) for d in range(towers_per_worker)]
+    with tf.Graph().as_default():
+        remote = one_step(remote_devices, tf.Session(servers[0].target, config=cluster_lib.server_config(cfg)))
+    with tf.Graph().as_default():
+        local = one_step(['/cpu:%d' % i for i in range(num_towers)], tflib.create_session())
+    for name in local[0]:
+        np.testing.assert_allclose(remote[0][name], local[0][name], rtol=1e-6, atol=1e-7)
+        for tower in remote[1:]:
+            np.testing.assert_array_equal(remote[0][name], tower[name])  # every tower on both machines applied the same update
+    assert any(np.abs(local[0][n] - 0.1 * (i + 1)).max() > 1e-4 for i, n in enumerate(local[0]))
 
 
 def test_unreachable_worker_is_reported(repo_root, tmp_path):
