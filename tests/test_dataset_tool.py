@@ -183,6 +183,16 @@ def test_create_from_images_unshuffled_jpeg(tmp_path, capsys):
     check_dataset(out, decoded)
 
 
+def test_create_from_images_grayscale_jpeg(tmp_path, capsys):
+    images = smooth_images(np.random.RandomState(2), 5, 1, 16)
+    paths = save_images(tmp_path / 'src', images, ext='.jpg', quality=85)
+    decoded = np.stack([np.asarray(PIL.Image.open(p))[np.newaxis] for p in paths])
+    assert PIL.Image.open(paths[0]).mode == 'L' and not np.array_equal(decoded, images)
+    out = str(tmp_path / 'gray-jpegs')
+    cli(capsys, 'create_from_images', out, tmp_path / 'src', '--shuffle', 0)
+    check_dataset(out, decoded)
+
+
 def test_extract_create_compare_round_trip(tmp_path, capsys):
     images = np.random.RandomState(5).randint(0, 256, size=(9, 3, 8, 8)).astype(np.uint8)
     save_images(tmp_path / 'src', images)
@@ -309,7 +319,8 @@ def test_existing_output_directory_is_left_alone(tmp_path, capsys):
     (out / 'notes.txt').write_text('mine')
     proc = cli_error(capsys, 'create_from_images', out, tmp_path / 'src')
     assert proc.returncode != 0 and 'Traceback' not in proc.stderr
-    assert str(out) in proc.stderr and 'not empty' in proc.stderr
+    error_lines = [line for line in proc.stderr.splitlines() if line.startswith('Error: ')]
+    assert len(error_lines) == 1 and str(out) in error_lines[0] and 'not empty' in error_lines[0], proc.stderr
     assert os.listdir(out) == ['notes.txt'] and (out / 'notes.txt').read_text() == 'mine'
     assert [f for f in os.listdir(tmp_path) if f.startswith('.')] == []
 
@@ -472,6 +483,7 @@ def test_create_demo_digits(tmp_path):
     source = digits.images[order] * (255.0 / 16.0)
     assert np.abs(eight - source).mean() < 12
     assert np.corrcoef(eight.ravel(), source.ravel())[0, 1] > 0.97
+    check_dataset(out, full, onehot(digits.target[order], 10))  # read back through TFRecordDataset at every lod
 
 
 # ----------------------------------------------------------------------------
