@@ -76,6 +76,23 @@ def test_r1_penalty_equals_hand_computed_gradient_norm():
     np.testing.assert_allclose(tflib.run(loss)[:, 0], expected, rtol=1e-5)
 
 
+def test_r2_penalty_on_fakes_equals_hand_computed_gradient_norm():
+    """All-zero fakes: D's input gradient there is W, so R2 adds gamma/2 |W|^2 to every sample (R1 off)."""
+    q, gamma = 0.7, 4.0
+    G = tflib.Network('G', func_name=tiny_gan.tiny_G)
+    G.set_var('weight', np.zeros_like(G.get_var('weight')))
+    D = tflib.Network('D', func_name=tiny_gan.tiny_D, quadratic=q)
+    D.set_var('bias', 0.3)
+    x = np.random.RandomState(5).uniform(-1, 1, [6, 1, 4, 4]).astype(np.float32)
+    from training import loss as loss_module
+    loss = loss_module.D_logistic_simplegp(G, D, tflib.Optimizer('Dummy'), tiny_gan.TinyTrainingSet(), 6, tf.constant(x), tf.zeros([6, 0]),
+                                           r1_gamma=0.0, r2_gamma=gamma)
+    w = D.get_var('weight')
+    real_scores = (x * w).sum(axis=(1, 2, 3)) + 0.3 + q * 0.5 * (x ** 2).sum(axis=(1, 2, 3))
+    expected = np.log1p(np.exp(0.3)) + np.log1p(np.exp(-real_scores)) + gamma * 0.5 * (w ** 2).sum()
+    np.testing.assert_allclose(tflib.run(loss)[:, 0], expected, rtol=1e-5)
+
+
 def test_wgan_gp_penalty_of_linear_critic():
     """For a linear D the input gradient is W everywhere: penalty = lambda (|W| - 1)^2."""
     G = tflib.Network('G', func_name=tiny_gan.tiny_G)
