@@ -241,7 +241,7 @@ def _grid_size(text: str) -> str:
     raise argparse.ArgumentTypeError('%r is not 1080p, 4k, 8k or COLSxROWS such as 10x10' % text)
 
 
-def resolve_resume(resume: str, resume_snapshot=None, resume_kimg=None, result_dir=config.result_dir):
+def resolve_resume(resume: str, resume_snapshot=None, resume_kimg=None, result_dir=None):
     """(pickle path or URL, kimg) for --resume. The kimg comes from the snapshot name unless given."""
     from training import misc  # pylint: disable=import-outside-toplevel
     if resume.endswith('.pkl') or dnnlib.util.is_url(resume):
@@ -249,7 +249,7 @@ def resolve_resume(resume: str, resume_snapshot=None, resume_kimg=None, result_d
             raise FileNotFoundError('--resume: no such network pickle: %s' % resume)
         pkl = resume
     else:
-        run_id = int(resume) if resume.isdigit() else resume
+        run_id = misc.locate_run_dir(int(resume) if resume.isdigit() else resume, result_dir)
         if resume_snapshot is None:
             # The latest numbered snapshot: network-final.pkl holds the same networks but no kimg in its name.
             snapshots = misc.list_network_pkls(run_id, include_final=False)
@@ -340,7 +340,7 @@ def config_from_args(args, cluster_cfg=None) -> EasyDict:
     if args.network_snapshot_ticks is not None:
         c.train.network_snapshot_ticks = args.network_snapshot_ticks
     if args.resume is not None:
-        pkl, kimg = resolve_resume(args.resume, args.resume_snapshot, args.resume_kimg)
+        pkl, kimg = resolve_resume(args.resume, args.resume_snapshot, args.resume_kimg, args.result_dir)
         c.train.resume_run_id = pkl
         c.train.resume_kimg = kimg
         c.train.resume_time = args.resume_time

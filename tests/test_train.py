@@ -227,3 +227,19 @@ def test_presets():
     assert c.sched.minibatch_dict == {4: 512, 8: 256, 16: 128, 32: 64, 64: 32, 128: 16}
     c = train.config_from_args(parse(['--dataset', 'x', '--config', 'mix50', '--metrics', 'none', '--total-kimg', '3']))
     assert c.G.style_mixing_prob == 0.5 and c.metrics == [] and c.train.total_kimg == 3
+
+
+def test_optimizer_state_is_reset_when_the_lod_changes(tmp_path, monkeypatch, capsys):
+    """Resolution 8 from 4x4: lod 1 for 25 images, fading to 0 until image 50, then 0. With minibatch 8 the
+    steps see lod 1 (start), the first fractional lod (image 32) and lod 0 (image 56): three resets each, and
+    none while the lod moves inside (0, 1)."""
+    import dnnlib.tflib as tflib
+    calls = []
+    original = tflib.Optimizer.reset_optimizer_state
+    monkeypatch.setattr(tflib.Optimizer, 'reset_optimizer_state', lambda self: (calls.append(self.name), original(self))[1])
+    _submit(tmp_path, 1, dict(class_name='training.dataset.SyntheticDataset', resolution=8, num_channels=1), total_kimg=0.08,
+            sched_args=dict(minibatch_base=8, tick_kimg_base=0.04, tick_kimg_dict={}, lod_initial_resolution=4,
+                            lod_training_kimg=0.025, lod_transition_kimg=0.025))
+    assert sorted(calls) == ['TrainD'] * 4 + ['TrainG'] * 4, calls  # one when the update op is built, then three
+    lods = [float(t[2]) for t in _ticks(capsys.readouterr().out)]
+    assert lods == [0.72, 0.0]  # the lod of each tick's last step: image 32, then image 72

@@ -139,8 +139,10 @@ def apply_mirror_augment(minibatch):
 # Locating results.
 
 
-def locate_run_dir(run_id_or_run_dir):
-    """Run directory for a run id (e.g. 3 or '00003') or a directory path; searched in config.result_dir."""
+def locate_run_dir(run_id_or_run_dir, result_dir=None):
+    """Run directory for a run id (e.g. 3 or '00003') or a directory path; ids are searched in result_dir
+    (default: config.result_dir)."""
+    result_dir = config.result_dir if result_dir is None else result_dir
     if isinstance(run_id_or_run_dir, str):
         if os.path.isdir(run_id_or_run_dir):
             return run_id_or_run_dir
@@ -149,17 +151,17 @@ def locate_run_dir(run_id_or_run_dir):
             return converted
 
     run_dir_pattern = re.compile('^0*%s-' % re.escape(str(run_id_or_run_dir)))
-    run_dir = os.path.join(config.result_dir, str(run_id_or_run_dir))
+    run_dir = os.path.join(result_dir, str(run_id_or_run_dir))
     if os.path.isdir(run_dir):
         return run_dir
-    run_dirs = sorted(glob.glob(os.path.join(config.result_dir, '*')))
+    run_dirs = sorted(glob.glob(os.path.join(result_dir, '*')))
     run_dirs = [d for d in run_dirs if run_dir_pattern.match(os.path.basename(d)) and os.path.isdir(d)]
     if len(run_dirs) == 1:
         return run_dirs[0]
     if len(run_dirs) > 1:
-        raise IOError('Run id %s is ambiguous in %s: %s' % (run_id_or_run_dir, config.result_dir, ', '.join(run_dirs)))
+        raise IOError('Run id %s is ambiguous in %s: %s' % (run_id_or_run_dir, result_dir, ', '.join(run_dirs)))
     raise IOError('Cannot locate the run directory for %r: no such directory, and no %s/<id>-* run matches'
-                  % (run_id_or_run_dir, config.result_dir))
+                  % (run_id_or_run_dir, result_dir))
 
 
 def list_network_pkls(run_id_or_run_dir, include_final=True):

@@ -78,11 +78,29 @@ def config_from_args_or_env(workers: Optional[str], task_index: Optional[int], g
         return None
     try:
         tf_config = json.loads(text)
-        addresses = tf_config['cluster'][JOB]
-        task = tf_config.get('task', {})
-        if task.get('type', JOB) not in (JOB, 'chief'):
-            raise ClusterError("TF_CONFIG task type must be 'worker', got %r" % task.get('type'))
-        index = int(task.get('index', 0)) if task_index is None else task_index
+        cluster, task = tf_config['cluster'], tf_config.get('task', {})
+        if not isinstance(cluster, dict) or not isinstance(task, dict):
+            raise TypeError('"cluster" and "task" must be objects')
+        # TF's convention may name the chief separately ({"chief": [addr], "worker": [...]}): it is task 0 here.
+        if JOB not in cluster and 'chief' not in cluster:
+            raise KeyError(JOB)
+        chiefs, others = list(cluster.get('chief', [])), cluster.get(JOB, [])
+        if isinstance(others, str) or not all(isinstance(a, str) for a in chiefs + list(others)):
+            raise TypeError('the worker list must be a JSON list of "host:port" strings')
+        addresses = chiefs + list(others)
+        task_type = task.get('type', JOB)
+        if task_type not in (JOB, 'chief'):
+            raise ClusterError("TF_CONFIG task type must be 'worker' or 'chief', got %r" % task_type)
+        index = task.get('index', 0)
+        if isinstance(index, str) and index.strip().isdigit():
+            index = int(index)
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise TypeError('task index must be an integer, got %r' % (index,))
+        if task_type == JOB:
+            index += len(chiefs)
+        elif index != 0 or not chiefs:
+            raise ClusterError('TF_CONFIG names task chief:%d, but the cluster has %d chief address(es)' % (index, len(chiefs)))
+        index = index if task_index is None else task_index
     except (ValueError, KeyError, TypeError) as e:
         raise ClusterError('Invalid TF_CONFIG (%s): expected {"cluster": {"worker": [...]}, "task": {"type": "worker", "index": N}}' % e) from e
     return ClusterConfig(addresses, index, gpus_per_worker, timeout_sec)
