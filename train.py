@@ -189,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument('--dataset', default='ffhq', help='dataset directory name under --data-dir (TFRecords made by dataset_tool.py; default: %(default)s)')
     g.add_argument('--data-dir', default=config.data_dir, help='root directory of datasets (default: %(default)s)')
     g.add_argument('--resolution', type=_power_of_two, default=None, help='train at this resolution (default: the dataset\'s highest)')
-    g.add_argument('--max-label-size', default=None, help="use labels: 'full' or a number of label components (default: none)")
+    g.add_argument('--max-label-size', type=_label_size, default=None, help="use labels: 'full' or a number of label components (default: none)")
     mirror = g.add_mutually_exclusive_group()
     mirror.add_argument('--mirror-augment', dest='mirror_augment', action='store_true', default=None, help='random horizontal flips of the reals')
     mirror.add_argument('--no-mirror-augment', dest='mirror_augment', action='store_false', help='no flips (default except for ffhq/celebahq)')
@@ -235,6 +235,14 @@ def build_parser() -> argparse.ArgumentParser:
 _SNAPSHOT_RE = re.compile(r'network-snapshot-(\d+)\.pkl$')
 
 
+def _label_size(text: str):
+    if text == 'full':
+        return text
+    if text.isdigit():
+        return int(text)
+    raise argparse.ArgumentTypeError("%r is not 'full' or a number of label components" % text)
+
+
 def _grid_size(text: str) -> str:
     if text in ('1080p', '4k', '8k') or re.fullmatch(r'[1-9]\d*x[1-9]\d*', text):
         return text
@@ -270,7 +278,10 @@ def _parse_res_dict(text: str, option: str) -> dict:
     """'8:64,16:32' -> {8: 64, 16: 32}."""
     try:
         pairs = [item.split(':') for item in text.split(',') if item.strip()]
-        return {int(res): int(value) for res, value in pairs}
+        result = {int(res): int(value) for res, value in pairs}
+        if not result or any(value < 1 for value in result.values()):
+            raise ValueError('values must be positive')
+        return result
     except ValueError:
         raise ValueError("%s: expected 'resolution:value,...' such as '8:64,16:32', got %r" % (option, text)) from None
 
@@ -291,7 +302,7 @@ def config_from_args(args, cluster_cfg=None) -> EasyDict:
     if args.resolution is not None:
         c.dataset.resolution = args.resolution
     if args.max_label_size is not None:
-        c.dataset.max_label_size = args.max_label_size if args.max_label_size == 'full' else int(args.max_label_size)
+        c.dataset.max_label_size = args.max_label_size
     c.train.mirror_augment = KNOWN_DATASETS.get(args.dataset, False) if args.mirror_augment is None else args.mirror_augment
     for net in (c.G, c.D):
         if args.fmap_base is not None:

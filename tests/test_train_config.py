@@ -160,7 +160,7 @@ def test_length_minibatch_and_learning_rate_flags():
 
 
 def test_minibatch_dict_errors():
-    for bad in ['8-64', '8:64:2', 'a:b', '8:64,16']:
+    for bad in ['8-64', '8:64:2', 'a:b', '8:64,16', '8:0', '8:-8', ',']:
         with pytest.raises(ValueError) as e:
             _config(['--minibatch-dict', bad])
         assert str(e.value) == "--minibatch-dict: expected 'resolution:value,...' such as '8:64,16:32', got %r" % bad
@@ -191,6 +191,12 @@ def test_lod_flags(capsys):
     with pytest.raises(SystemExit) as e:
         _parse(['--lod-initial-resolution', '12'])
     assert e.value.code == 2 and 'must be a power of two >= 4, got 12' in capsys.readouterr().err
+
+
+def test_max_label_size_flag_errors(capsys):
+    with pytest.raises(SystemExit) as e:
+        _parse(['--max-label-size', 'abc'])
+    assert e.value.code == 2 and "argument --max-label-size: 'abc' is not 'full' or a number of label components" in capsys.readouterr().err
 
 
 def test_grid_size_flag(capsys):
