@@ -166,3 +166,68 @@ def test_bad_arguments_give_clear_errors():
         _G(resolution=20)
     with pytest.raises(ValueError, match='structure'):
         _D(structure='fixed')
+
+
+# ----------------------------------------------------------------------------
+# Options that the paper configuration does not use.
+
+
+def _scopes_containing(net, marker):
+    """The scope just above each '<marker>' name scope among the ops of `net` (template and run graphs)."""
+    scopes = set()
+    for op in tf.get_default_graph().get_operations():
+        parts = op.name.split('/')
+        if parts[0] == net.name and marker in parts[:-1]:
+            scopes.add(parts[parts.index(marker) - 1])
+    return scopes
+
+
+def _check_no_pixelnorm(G, z):
+    assert _scopes_containing(G, 'PixelNorm') == {'4x4'}  # only the latent normalization is left
+
+
+def _check_no_latent_normalization(G, z):
+    assert '4x4' not in _scopes_containing(G, 'PixelNorm') and 'Conv' in _scopes_containing(G, 'PixelNorm')
+    assert not np.allclose(G.run(z * 10, None), G.run(z, None), atol=1e-3)  # the latent's length now matters
+
+
+def _check_relu(G, z):
+    assert not _scopes_containing(G, 'LeakyRelu')
+    assert any(op.type == 'Relu' and op.name.startswith('G/') for op in tf.get_default_graph().get_operations())
+
+
+def _check_no_wscale(G, z):
+    std = G.get_var('4x4/Conv/weight').std()  # He init N(0, sqrt(2)/sqrt(3*3*16)) instead of N(0, 1)
+    assert abs(std - np.sqrt(2) / 12) < 0.02, std
+    D = _D(use_wscale=False)
+    assert abs(D.get_var('4x4/Conv/weight').std() - np.sqrt(2) / np.sqrt(9 * 17)) < 0.02
+    scores = D.run(G.run(z, None), None)
+    assert scores.shape == (len(z), 1) and np.all(np.isfinite(scores))
+
+
+PROGAN_OPTIONS = {
+    'use_pixelnorm=False': (dict(use_pixelnorm=False), _check_no_pixelnorm),
+    'normalize_latents=False': (dict(normalize_latents=False), _check_no_latent_normalization),
+    'use_leakyrelu=False': (dict(use_leakyrelu=False), _check_relu),
+    'use_wscale=False': (dict(use_wscale=False), _check_no_wscale),
+}
+
+
+@pytest.mark.parametrize('option', sorted(PROGAN_OPTIONS))
+def test_generator_options(option):
+    kwargs, check = PROGAN_OPTIONS[option]
+    G = _G(**kwargs)
+    _randomize_biases(G)
+    z = _rand(4, 16, seed=3)
+    images = G.run(z, None)
+    assert images.shape == (4, 3, 16, 16) and np.all(np.isfinite(images)) and images.std() > 0
+    check(G, z)
+
+
+def test_normalized_latents_ignore_the_latent_length():
+    """Control for normalize_latents=False: by default the latents are normalized, so their length does not matter."""
+    G = _G()
+    _randomize_biases(G)
+    z = _rand(4, 16, seed=3)
+    np.testing.assert_allclose(G.run(z * 10, None), G.run(z, None), rtol=1e-4, atol=1e-5)
+    assert _scopes_containing(G, 'PixelNorm') >= {'4x4', 'Dense', 'Conv'}

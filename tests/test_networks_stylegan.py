@@ -607,3 +607,91 @@ def test_paper_networks_at_1024(capsys):
     ops = [op for op in tf.get_default_graph().get_operations() if op.name.startswith(G.scope + '/G_synthesis/')]
     layer_has = lambda layer, op_type: any(op.type == op_type and '/%s/' % layer in op.name for op in ops)
     assert layer_has('128x128/Conv0_up', 'Conv2DBackpropInput') and not layer_has('64x64/Conv0_up', 'Conv2DBackpropInput')
+
+
+# ----------------------------------------------------------------------------
+# Options that the paper configuration does not use.
+
+
+def _op_names(scope, marker):
+    """Names of the graph's ops inside `scope` (e.g. 'G_synthesis') and inside a '<marker>' scope."""
+    return [op.name for op in tf.get_default_graph().get_operations()
+            if scope + '/' in op.name and '/%s/' % marker in op.name + '/']
+
+
+def _check_no_noise(G, z):
+    assert not [name for name in G.vars if 'noise' in name.lower()]
+    np.testing.assert_array_equal(G.run(z, None, randomize_noise=True), G.run(z, None, randomize_noise=True))
+
+
+def _check_no_styles(G, z):
+    assert not [name for name in G.vars if 'StyleMod' in name]
+    assert G.components.synthesis.input_shape == [None, 1, 16]
+    assert G.components.mapping.run(z, None).shape == (len(z), 1, 16)
+
+
+def _check_dense_input(G, z):
+    assert G.vars['G_synthesis/4x4/Dense/weight'].shape.as_list() == [16, 16 * 16]
+    assert 'G_synthesis/4x4/Const/const' not in G.vars
+
+
+def _check_pixel_norm(G, z):
+    assert _op_names('G_synthesis', 'PixelNorm') and not _op_names('G_synthesis', 'InstanceNorm')
+
+
+def _check_no_blur(G, z):
+    assert not _op_names('G_synthesis', 'Blur2D')
+
+
+def _check_relu(scope):
+    def check(G, z):
+        assert not _op_names(scope, 'LeakyReLU')
+        assert any(op.type == 'Relu' and scope + '/' in op.name for op in tf.get_default_graph().get_operations())
+    return check
+
+
+def _check_no_wscale(G, z):
+    std = G.get_var('G_synthesis/4x4/Conv/weight').std()  # He init N(0, sqrt(2)/sqrt(3*3*16)) instead of N(0, 1)
+    assert abs(std - np.sqrt(2) / 12) < 0.02, std
+
+
+def _check_no_mapping_layers(G, z):
+    assert not [name for name in G.vars if name.startswith('G_mapping/Dense')]
+    np.testing.assert_allclose(G.components.mapping.run(z, None), np.repeat(np_pixel_norm(z)[:, np.newaxis], 6, axis=1),
+                               rtol=1e-5, atol=1e-6)
+
+
+G_OPTIONS = {
+    'use_noise=False': (dict(use_noise=False), _check_no_noise),
+    'use_styles=False': (dict(use_styles=False), _check_no_styles),
+    'const_input_layer=False': (dict(const_input_layer=False), _check_dense_input),
+    'pixel_norm': (dict(use_pixel_norm=True, use_instance_norm=False), _check_pixel_norm),
+    'blur_filter=None': (dict(blur_filter=None), _check_no_blur),
+    'nonlinearity=relu': (dict(nonlinearity='relu'), _check_relu('G_synthesis')),
+    'mapping_nonlinearity=relu': (dict(mapping_nonlinearity='relu'), _check_relu('G_mapping')),
+    'use_wscale=False': (dict(use_wscale=False), _check_no_wscale),
+    'mapping_layers=0': (dict(mapping_layers=0), _check_no_mapping_layers),
+}
+
+
+@pytest.mark.parametrize('option', sorted(G_OPTIONS))
+def test_generator_options(option):
+    kwargs, check = G_OPTIONS[option]
+    G = _tiny_G(**kwargs)
+    _randomize_vars(G.trainables.values())  # zero-initialized biases and noise weights would give constant images here
+    z = _rand(4, 16, seed=3)
+    images = G.run(z, None)
+    assert images.shape == (4, 3, 16, 16) and np.all(np.isfinite(images))
+    assert images.std() > 0
+    check(G, z)
+
+
+def test_discriminator_without_minibatch_stddev():
+    D = _tiny_D(mbstd_group_size=0)
+    assert D.vars['4x4/Conv/weight'].shape.as_list() == [3, 3, 16, 16]  # no extra stddev feature map
+    images = _rand(3, 3, 16, 16, seed=4)  # 3 images: not divisible by the default group size
+    scores = D.run(images, None)
+    assert scores.shape == (3, 1) and np.all(np.isfinite(scores))
+    assert not _op_names('D', 'MinibatchStddev')
+    # Without the minibatch layer each score depends on its own image only.
+    np.testing.assert_allclose(D.run(images[:1], None), scores[:1], rtol=1e-5, atol=1e-6)

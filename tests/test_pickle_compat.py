@@ -341,3 +341,48 @@ def test_save_pkl_round_trip(tmp_path, kind):
 
     for got, want in zip(_in_fresh_session(load_and_check), expected):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------
+# Trusted pickles with embedded TF 1.x code (allow_embedded_code=True).
+
+TF1_SRC = '''"""A TF 1.x build module, as embedded in third-party network pickles."""
+import numpy as np
+import tensorflow as tf
+
+def tf1_net(x_in, gain=1.0, **_kwargs):
+    import tensorflow as tf  # an indented import too
+    x_in.set_shape([None, 3])
+    with tf.variable_scope('Dense'):
+        w = tf.get_variable('weight', shape=[3, 2], initializer=tf.initializers.random_normal())
+        b = tf.get_variable('bias', shape=[2], initializer=tf.zeros_initializer())
+    g = tf.placeholder_with_default(np.float32(gain), shape=[], name='gain')
+    y = tf.matmul(x_in, w) * g + b
+    return tf.identity(tf.log(tf.exp(y)), name='out')
+'''
+
+
+def test_embedded_tf1_code_runs_on_compat_v1_when_allowed(tmp_path):
+    rnd = np.random.RandomState(5)
+    weight, bias = rnd.randn(3, 2).astype(np.float32), rnd.randn(2).astype(np.float32)
+    carrier = tflib.Network('Carrier', func_name='training.networks_stylegan.D_basic', **TINY_D)
+
+    def tf1_state(state):
+        state.update(name='Legacy', static_kwargs={'gain': 2.0}, components={}, build_module_src=TF1_SRC,
+                     build_func_name='tf1_net', variables=[('Dense/weight', weight), ('Dense/bias', bias)])
+
+    path = _write(tmp_path, 'tf1.pkl', published_pickle_bytes(carrier, edit_state=tf1_state))
+    with pytest.raises(NetworkPickleError, match="unknown build function 'tf1_net'"):
+        _in_fresh_session(lambda: misc.load_pkl(path))
+    x = rnd.randn(5, 3).astype(np.float32)
+
+    def load_and_run():
+        net = misc.load_pkl(path, allow_embedded_code=True)
+        assert net.name == 'Legacy' and net.static_kwargs.gain == 2.0
+        assert sorted(net.vars) == ['Dense/bias', 'Dense/weight']
+        assert net.input_shape == [None, 3] and net.output_shape == [None, 2]
+        return net.run(x), net.run(x, gain=0.5)
+
+    out, out_half = _in_fresh_session(load_and_run)
+    np.testing.assert_allclose(out, x @ weight * 2.0 + bias, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(out_half, x @ weight * 0.5 + bias, rtol=1e-5, atol=1e-5)

@@ -279,3 +279,25 @@ def test_weight_histograms_and_uninitialized_helpers():
     big = tflib.create_var_with_large_initial_value(np.arange(1000, dtype=np.float32))
     assert tflib.run(big)[999] == 999
     assert len(tf.get_default_graph().as_graph_def().SerializeToString()) < 20000  # value not embedded
+
+
+def test_legacy_out_shrink(monkeypatch):
+    from dnnlib.tflib import network as network_module
+    monkeypatch.setattr(network_module, '_print_legacy_warning', False)  # leave the one-time warning to other tests
+    net = tflib.Network('I', func_name=tiny_nets.image_net, resolution=8)
+    z = np.random.RandomState(1).randn(6, 4).astype(np.float32)
+    images = net.run(z)
+    pooled2 = images.reshape(6, 3, 4, 2, 4, 2).mean(axis=(3, 5))
+    shrunk = net.run(z, out_shrink=2)
+    assert shrunk.shape == (6, 3, 4, 4) and shrunk.dtype == np.float32
+    np.testing.assert_allclose(shrunk, pooled2, rtol=1e-5, atol=1e-6)
+    # Split over minibatches and towers, the result is the same.
+    np.testing.assert_allclose(net.run(z, out_shrink=2, minibatch_size=2, num_gpus=2), pooled2, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(net.run(z, out_shrink=4), images.reshape(6, 3, 2, 4, 2, 4).mean(axis=(3, 5)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(net.run(z, out_shrink=1), images)
+    # Combined with the other legacy kwargs, as the original examples used them: mul/add, then shrink, then cast.
+    u8 = net.run(z, out_mul=127.5, out_add=127.5, out_shrink=2, out_dtype=np.uint8)
+    assert u8.dtype == np.uint8 and u8.shape == (6, 3, 4, 4)
+    np.testing.assert_array_equal(u8, np.clip(np.rint(pooled2 * 127.5 + 127.5), 0, 255).astype(np.uint8))
+    with pytest.raises(ValueError, match='do not combine output_transform'):
+        net.run(z, out_shrink=2, output_transform=dict(func=tflib.convert_images_to_uint8))

@@ -115,3 +115,37 @@ def test_optimizer_name_resolves_on_tf2_and_errors():
         opt.apply_updates()
     with pytest.raises(RuntimeError, match="apply_updates"):
         opt.register_gradients(tf.constant(1.0), [tf.Variable(1.0)])
+
+
+def _nccl_graph(monkeypatch, devices, fake_gpus):
+    """Two towers register gradients on `devices`; builds (never runs) the update op. Returns the NCCL ops."""
+    from dnnlib.tflib import tfutil
+    monkeypatch.setattr(tfutil, 'num_physical_gpus', lambda: fake_gpus)
+    opt = tflib.Optimizer('Nccl', learning_rate=0.01, **ADAM)
+    rnd = np.random.RandomState(0)
+    for i, dev in enumerate(devices):
+        with tf.device(dev):
+            w = tf.get_variable('w%d' % i, initializer=rnd.randn(3, 2).astype(np.float32))
+            b = tf.get_variable('b%d' % i, initializer=np.zeros(2, np.float32))
+            empty = tf.get_variable('e%d' % i, initializer=np.zeros([0, 2], np.float32))  # NCCL skips zero-sized
+            x = tf.constant(rnd.randn(4, 3).astype(np.float32))
+            loss = tf.reduce_mean(tf.square(tf.matmul(x, w) + b)) + tf.reduce_sum(empty)
+            opt.register_gradients(loss, [w, b, empty])
+    opt.apply_updates()
+    return [op for op in tf.get_default_graph().get_operations() if 'Nccl' in op.type]
+
+
+def test_all_gpu_towers_sum_gradients_with_nccl(monkeypatch):
+    nccl = _nccl_graph(monkeypatch, ['/gpu:0', '/gpu:1'], fake_gpus=2)
+    # One all-reduce per non-empty variable (w, b), one op per device each.
+    assert len(nccl) == 4, [(op.name, op.type) for op in nccl]
+    assert all(op.type == 'NcclAllReduce' and op.get_attr('reduction') == b'sum' and op.get_attr('num_devices') == 2
+               for op in nccl)
+    assert sorted(op.device.upper()[-5:] for op in nccl) == ['GPU:0', 'GPU:0', 'GPU:1', 'GPU:1']
+    assert {tuple(op.outputs[0].shape.as_list()) for op in nccl} == {(3, 2), (2,)}
+
+
+@pytest.mark.parametrize('devices, fake_gpus', [(['/gpu:0', '/gpu:1'], 0), (['/gpu:0', '/cpu:1'], 2), (['/cpu:0', '/cpu:1'], 2)],
+                         ids=['no-physical-gpu', 'mixed', 'cpu-only'])
+def test_no_nccl_unless_every_device_is_a_gpu(monkeypatch, devices, fake_gpus):
+    assert _nccl_graph(monkeypatch, devices, fake_gpus) == []

@@ -160,10 +160,17 @@ def create_config_proto(config_dict: dict = None) -> tf.ConfigProto:
     config_proto = tf.ConfigProto()
     for key, value in cfg.items():
         fields = key.split(".")
+        if fields[0] == "rnd" and key not in ("rnd.np_random_seed", "rnd.tf_random_seed"):
+            raise ValueError("Invalid tf_config key %r: the random seeds are 'rnd.np_random_seed' and 'rnd.tf_random_seed'" % key)
         if fields[0] in ("rnd", "env"):
             continue
         if fields[0] == "device_count":
-            config_proto.device_count[fields[1]] = int(value)
+            try:
+                if len(fields) != 2:
+                    raise ValueError("expected 'device_count.<type>', e.g. 'device_count.CPU'")
+                config_proto.device_count[fields[1]] = int(value)
+            except (TypeError, ValueError) as e:
+                raise ValueError("Invalid tf_config entry %r = %r: %s" % (key, value, e)) from e
             continue
         obj = config_proto
         try:
