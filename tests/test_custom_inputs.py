@@ -2,6 +2,8 @@
 get_output_for() with a tf.Variable instead of a placeholder give the same images as feeding the same
 values; only the variables in var_list are trained, the generator's stay bit-identical."""
 
+import re
+
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
@@ -108,3 +110,59 @@ def test_seed_style_edit_module_trains_only_its_variables():
     assert before.keys() == after.keys()
     for name in before:
         np.testing.assert_array_equal(after[name], before[name], err_msg=name)
+
+
+def test_custom_input_batch_size_and_minibatch_mismatches_are_clear_errors():
+    """A custom input with a static batch size gives that many items in every session call: an array with
+    another number of items (which would broadcast one image to all, or fail inside NumPy) or a minibatch
+    smaller than the number of items is refused with the network's name and the numbers."""
+    G = tp.tiny_style_generator(noise_seed=10)
+    synthesis = G.components.synthesis
+    dlatents = random_dlatents(synthesis, 3, seed=11)
+    expected = synthesis.run(dlatents, randomize_noise=False)
+    three = tf.Variable(dlatents, name='three_dlatents')
+    one = tf.Variable(dlatents[:1], name='one_dlatent')
+    tflib.run([three.initializer, one.initializer])
+    name = re.escape(synthesis.name)
+    # The run() graph cache knows a callable by its id(): keep both alive so that they never share one.
+    use_three, use_one = [lambda n: three], [lambda n: one]
+
+    for custom, batch, num in [(use_three, 3, 2), (use_three, 3, 4), (use_one, 1, 3)]:  # (1, 3) repeated one image silently
+        with pytest.raises(ValueError, match="Network '%s'.run\\(\\): the custom input for 'dlatents_in' has a batch "
+                                             "size of %d, but the array given for it has %d items" % (name, batch, num)):
+            synthesis.run(np.zeros([num] + synthesis.input_shape[1:], np.float32), custom_inputs=custom,
+                          randomize_noise=False)
+    with pytest.raises(ValueError, match="Network '%s'.run\\(\\): .*minibatch_size \\(2\\) must be at least the number "
+                                         "of items \\(3\\)" % name):
+        synthesis.run(np.zeros_like(dlatents), custom_inputs=use_three, minibatch_size=2, randomize_noise=False)
+
+    # Matching sizes still work, with a minibatch of at least the number of items.
+    for minibatch_size in (None, 3, 8):
+        out = synthesis.run(np.zeros_like(dlatents), custom_inputs=use_three, minibatch_size=minibatch_size,
+                            randomize_noise=False)
+        np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(synthesis.run(np.zeros_like(dlatents[:1]), custom_inputs=use_one,
+                                                randomize_noise=False), expected[:1])
+
+
+def test_cached_custom_input_graphs_keep_their_functions_alive():
+    """The run() cache is keyed by the callable's id. A collected callable's id could be reused by a new
+    one, which would then silently get the old graph (reading the old variable); so the cache keeps its
+    callables alive, and a second function gets its own graph."""
+    import gc
+    import weakref
+    G = tp.tiny_style_generator(noise_seed=3)
+    synthesis = G.components.synthesis
+    outputs = []
+    for seed in (10, 11):
+        values = random_dlatents(synthesis, 2, seed=seed)
+        var = tf.Variable(values)
+        tflib.run(var.initializer)
+        func = lambda name, v=var: v  # noqa: E731
+        ref = weakref.ref(func)
+        outputs.append(synthesis.run(values, custom_inputs=[func], randomize_noise=False))
+        del func
+        gc.collect()
+        assert ref() is not None  # still referenced by the cache: its id cannot be handed to a new function
+        np.testing.assert_array_equal(outputs[-1], synthesis.run(values, randomize_noise=False))
+    assert not np.array_equal(outputs[0], outputs[1])

@@ -262,6 +262,49 @@ def test_cli_modes_write_what_they_print(tmp_path, capsys):
     assert strip.shape == (32, 4 * 32, 3)
 
 
+def test_cli_truncation_cutoff_strip_z_space_and_towers(tmp_path, capsys, monkeypatch):
+    G = tiny_G()
+    network = str(tmp_path / 'net.pkl')
+    # Loading is tested above; here main() gets G itself (its run() graphs are reused between the calls).
+    monkeypatch.setattr(generate, 'load_generator', lambda path: G if path == network else pytest.fail(path))
+    out = tmp_path / 'out'
+
+    # --trunc with --trunc-cutoff: the network's own truncation of the first 2 layers only.
+    generate.main(['--network', network, '--seeds', '4', '--trunc', '0.5', '--trunc-cutoff', '2', '--outdir', str(out / 'cut')])
+    generate.main(['--network', network, '--seeds', '4', '--trunc', '0.5', '--outdir', str(out / 'nocut')])
+    assert capsys.readouterr().out.split() == [str(out / 'cut' / 'seed0004.png'), str(out / 'nocut' / 'seed0004.png')]
+    cut, nocut = read_png(str(out / 'cut' / 'seed0004.png')), read_png(str(out / 'nocut' / 'seed0004.png'))
+    by_hand = uint8_images(G, seed_vector(G, 4), truncation_psi=0.5, truncation_cutoff=2, randomize_noise=False)
+    assert_same_images(cut, by_hand[0])
+    assert_same_images(nocut, uint8_images(G, seed_vector(G, 4), truncation_psi=0.5, randomize_noise=False)[0])
+    assert np.mean(cut != nocut) > 0.1  # the cutoff is passed on, not ignored
+
+    # --interpolate without --frames-dir: one strip of all frames, in W (default) or spherically in Z.
+    generate.main(['--network', network, '--interpolate', '1', '2', '--frames', '3', '--outdir', str(out / 'w')])
+    generate.main(['--network', network, '--interpolate', '1', '2', '--frames', '3', '--space', 'z', '--outdir', str(out / 'z')])
+    strips = [str(out / space / 'interp-seed0001-0002.png') for space in ('w', 'z')]
+    assert capsys.readouterr().out.split() == strips
+    assert os.listdir(str(out / 'w')) == ['interp-seed0001-0002.png'] and os.listdir(str(out / 'z')) == ['interp-seed0001-0002.png']
+    for path, space in zip(strips, ('w', 'z')):
+        strip = read_png(path)
+        assert strip.shape == (32, 3 * 32, 3)
+        frames = generate.interpolation_images(G, 1, 2, 3, space=space)
+        for i in range(3):
+            assert_same_images(strip[:, i * 32:(i + 1) * 32], frames[i])
+    w_strip, z_strip = read_png(strips[0]), read_png(strips[1])
+    assert_same_images(z_strip[:, :32], w_strip[:, :32])  # the same ends ...
+    assert np.mean(z_strip[:, 32:64] != w_strip[:, 32:64]) > 0.1  # ... another path between them
+
+    # --gpus 2 --minibatch 4 (2 per tower, an odd count padded) gives the same pixels as one tower of 2.
+    generate.main(['--network', network, '--seeds', '0-4', '--gpus', '2', '--minibatch', '4', '--outdir', str(out / 'two')])
+    generate.main(['--network', network, '--seeds', '0-4', '--gpus', '1', '--minibatch', '2', '--outdir', str(out / 'one')])
+    names = ['seed%04d.png' % seed for seed in range(5)]
+    assert capsys.readouterr().out.split() == [str(out / d / n) for d in ('two', 'one') for n in names]
+    for name in names:
+        np.testing.assert_array_equal(read_png(str(out / 'two' / name)), read_png(str(out / 'one' / name)), err_msg=name)
+    assert np.any(read_png(str(out / 'one' / names[0])) != read_png(str(out / 'one' / names[4])))
+
+
 def test_cli_unusable_network_is_a_one_line_error(tmp_path, capsys):
     misc.save_pkl({'not': 'a network'}, str(tmp_path / 'dict.pkl'))
     G = tiny_G()

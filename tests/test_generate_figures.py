@@ -250,3 +250,42 @@ def test_command_network_choice_and_errors(tmp_path, capsys):
     assert capsys.readouterr().err.strip().splitlines()[-1] == \
         "generate_figures.py: error: argument --figures: there is no figure 7; choose from 2,3,4,5,8,10,11,12"
     assert not os.path.exists(str(tmp_path / 'figure02-uncurated-ffhq.png'))
+
+
+PUBLISHED = dict(  # the pickles of the original generate_figures.py
+    ffhq='https://drive.google.com/uc?id=1MEGjdvVpUsu1jB4zrXZN7Y4kBBOzizDQ',      # karras2019stylegan-ffhq-1024x1024.pkl
+    bedrooms='https://drive.google.com/uc?id=1MOSKeGF0FJcivpBI7s63V9YHloUTORiF',  # karras2019stylegan-bedrooms-256x256.pkl
+    cars='https://drive.google.com/uc?id=1MJ6iCfNtMIRicihwRorsM3b7mmtmK9c3',      # karras2019stylegan-cars-512x384.pkl
+    cats='https://drive.google.com/uc?id=1MQywl0FNt6lHu8E_EUqnRbviagS7fbiJ',      # karras2019stylegan-cats-256x256.pkl
+)
+FIGURE_NETWORKS = {2: 'ffhq', 3: 'ffhq', 4: 'ffhq', 5: 'ffhq', 8: 'ffhq', 10: 'bedrooms', 11: 'cars', 12: 'cats'}
+
+
+def test_default_networks_are_the_published_pickles_and_flags_override_them(tmp_path, monkeypatch):
+    assert (gf.url_ffhq, gf.url_bedrooms, gf.url_cars, gf.url_cats) == \
+        (PUBLISHED['ffhq'], PUBLISHED['bedrooms'], PUBLISHED['cars'], PUBLISHED['cats'])
+    assert {number: entry[0] for number, entry in gf.FIGURES.items()} == FIGURE_NETWORKS
+
+    # Nothing is downloaded or drawn: loads and draws are recorded.
+    loads, draws = [], []
+    monkeypatch.setattr(generate, 'load_generator', lambda network: loads.append(network) or ('Gs of', network))
+    for number, (key, file_name, _) in list(gf.FIGURES.items()):
+        monkeypatch.setitem(gf.FIGURES, number, (key, file_name, lambda png, Gs, randomize_noise: draws.append((png, Gs))))
+
+    def run(*argv):
+        monkeypatch.setattr(gf, '_Gs_cache', {})
+        del loads[:], draws[:]
+        gf.main(list(argv) + ['--outdir', str(tmp_path)])
+        assert [png for png, _ in draws] == [str(tmp_path / gf.FIGURES[n][1]) for n in FIGURE_NETWORKS]
+        assert sorted(loads) == sorted(set(loads))  # each pickle loaded once
+        return {number: Gs[1] for number, (_, Gs) in zip(FIGURE_NETWORKS, draws)}
+
+    assert run() == {number: PUBLISHED[key] for number, key in FIGURE_NETWORKS.items()}
+    assert sorted(loads) == sorted(PUBLISHED.values())
+    assert run('--network', 'mine.pkl') == {number: 'mine.pkl' for number in FIGURE_NETWORKS}
+    assert loads == ['mine.pkl']
+    assert run('--network', 'mine.pkl', '--cars', 'cars.pkl') == \
+        {number: 'cars.pkl' if key == 'cars' else 'mine.pkl' for number, key in FIGURE_NETWORKS.items()}
+    for key in PUBLISHED:  # one network flag alone: its figures, the others keep the published pickle
+        assert run('--' + key, 'my-%s.pkl' % key) == \
+            {number: 'my-%s.pkl' % key if k == key else PUBLISHED[k] for number, k in FIGURE_NETWORKS.items()}

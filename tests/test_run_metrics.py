@@ -200,3 +200,40 @@ def test_run_metrics_argument_errors(tmp_path, capsys, monkeypatch, argv, messag
     assert exit_info.value.code == 2
     last_line = capsys.readouterr().err.strip().splitlines()[-1]
     assert last_line.startswith('run_metrics.py: error: ' + message.format(tmp=tmp_path)), last_line
+
+
+def test_run_metrics_run_evaluates_the_latest_or_the_chosen_snapshot(tmp_path, monkeypatch, capsys):
+    import shutil  # pylint: disable=import-outside-toplevel
+    import run_metrics  # pylint: disable=import-outside-toplevel
+    for name in ('data_dir', 'result_dir', 'cache_dir'):
+        monkeypatch.setattr(config, name, getattr(config, name))  # main() sets them from flags
+    results = tmp_path / 'results'
+    run_dir = results / '00003-sgan-toy-1gpu'
+    run_dir.mkdir(parents=True)
+    first = save_stylegan_snapshot(str(run_dir / 'network-snapshot-000000.pkl'))
+    for kimg in (120, 240):  # the same networks under other names (names are what is checked)
+        shutil.copy(first, str(run_dir / ('network-snapshot-%06d.pkl' % kimg)))
+    (results / '00030-sgan-toy-1gpu').mkdir()  # another run whose id also starts with 3 (must not match --run 3)
+    loaded = []
+    original_load = metric_base._load_generator  # pylint: disable=protected-access
+    monkeypatch.setattr(metric_base, '_load_generator', lambda pkl: loaded.append(pkl) or original_load(pkl))
+    metric_file = str(run_dir / 'metric-dummy.txt')
+
+    # --run <id>: the latest snapshot.
+    assert run_metrics.main(['--metrics=dummy', '--run=3', '--result-dir', str(results)]) == 0
+    assert [os.path.basename(pkl) for pkl in loaded] == ['network-snapshot-000240.pkl']
+    assert [line.split()[0] for line in read_lines(metric_file)] == ['network-snapshot-000240']
+    assert 'Results appended to %s' % metric_file in capsys.readouterr().out
+
+    # --run <dir> --snapshot <kimg>: that snapshot, appended to the same file.
+    del loaded[:]
+    assert run_metrics.main(['--metrics=dummy', '--run', str(run_dir), '--snapshot=120', '--result-dir', str(results)]) == 0
+    assert [os.path.basename(pkl) for pkl in loaded] == ['network-snapshot-000120.pkl']
+    lines = read_lines(metric_file)
+    assert [line.split()[0] for line in lines] == ['network-snapshot-000240', 'network-snapshot-000120']
+    assert re.match(r'^network-snapshot-000120 +time .* dummy 0\.0000', lines[1]), lines
+    assert 'Results appended to %s' % metric_file in capsys.readouterr().out
+    # Each evaluation ran in a results directory of its own, named after the run and the snapshot.
+    assert len(glob.glob(str(results / '*-run_metrics.run_snapshot-dummy-00003-1gpu'))) == 1
+    assert len(glob.glob(str(results / '*-run_metrics.run_snapshot-dummy-00003-120-1gpu'))) == 1
+    assert not os.listdir(str(results / '00030-sgan-toy-1gpu'))

@@ -370,13 +370,24 @@ class Network:
         num_items = next(arr for arr in in_arrays if arr is not None).shape[0]
         if minibatch_size is None:
             minibatch_size = num_items
+        if custom_inputs is not None and minibatch_size < num_items:
+            raise ValueError("Network '%s'.run(): with custom_inputs every session call evaluates the whole custom "
+                             "input tensors, so minibatch_size (%d) must be at least the number of items (%d)"
+                             % (self.name, minibatch_size, num_items))
 
         key = dict(input_transform=input_transform, output_transform=output_transform, num_gpus=num_gpus,
                    assume_frozen=assume_frozen, custom_inputs=custom_inputs, dynamic_kwargs=dynamic_kwargs)
         key = repr(_unwind_key(key))
         if key not in self._run_cache:
-            self._run_cache[key] = self._build_run_graph(input_transform, output_transform, num_gpus, assume_frozen, custom_inputs, dynamic_kwargs)
-        in_expr, out_expr = self._run_cache[key]
+            # The entry keeps the custom-input callables alive: their ids are part of the key and must not be reused.
+            self._run_cache[key] = self._build_run_graph(input_transform, output_transform, num_gpus, assume_frozen, custom_inputs, dynamic_kwargs) + (custom_inputs,)
+        in_expr, out_expr, _custom_inputs = self._run_cache[key]
+        if custom_inputs is not None:
+            for name, arr, expr in zip(self.input_names, in_arrays, in_expr):
+                batch = expr.shape.as_list()[0] if expr.shape.rank else None
+                if arr is not None and batch is not None and arr.shape[0] != batch:
+                    raise ValueError("Network '%s'.run(): the custom input for '%s' has a batch size of %d, but the "
+                                     "array given for it has %d items" % (self.name, name, batch, arr.shape[0]))
 
         out_arrays = [np.empty([num_items] + tfutil.shape_to_list(expr.shape)[1:], expr.dtype.name) for expr in out_expr]
         for mb_begin in range(0, num_items, minibatch_size):
