@@ -158,13 +158,7 @@ def load_samples(files: List[str]) -> np.ndarray:
     """Samples from .npy files: each file one [L, D] or [D] sample, or a stack [N, L, D]."""
     samples = []
     for path in files:
-        try:
-            array = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as e:
-            raise EditError('%s: cannot read dlatents (%s)' % (path, e)) from None
-        if not isinstance(array, np.ndarray):  # an .npz archive
-            array.close()
-            raise EditError('%s: cannot read dlatents (an .npz archive, not one .npy array)' % path)
+        array = le.load_npy(path, 'dlatents')
         if array.ndim in (1, 2):  # one W [D] -> [1, D]; one W+ [L, D] -> [1, L, D]
             array = array[np.newaxis]
         if array.ndim not in (2, 3) or not np.issubdtype(array.dtype, np.number):
@@ -189,13 +183,10 @@ def load_labels(path: str, num: int) -> np.ndarray:
 
 def run_learn(args) -> List[str]:
     if args.dlatents is not None:
+        dlatents = le.load_npy(args.dlatents, 'dlatents')
         try:
-            dlatents = np.load(args.dlatents, allow_pickle=False)
-            if not isinstance(dlatents, np.ndarray):  # an .npz archive
-                dlatents.close()
-                raise ValueError('an .npz archive, not one .npy array')
             dlatents = dlatents.astype(np.float32)
-        except (OSError, ValueError) as e:
+        except ValueError as e:  # e.g. an array of strings
             raise EditError('%s: cannot read dlatents (%s)' % (args.dlatents, e)) from None
         if dlatents.ndim not in (2, 3):
             raise EditError('%s: expected a stack of dlatents [N, L, D] or [N, D], got %s' % (args.dlatents, list(dlatents.shape)))

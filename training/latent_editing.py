@@ -27,16 +27,22 @@ class DirectionError(ValueError):
 # Loading and applying directions.
 
 
+def load_npy(path: str, what: str) -> np.ndarray:
+    """The one array of a .npy file (no pickles); anything else is a DirectionError naming the file and `what`."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise DirectionError('%s: cannot read %s (%s)' % (path, what, e)) from None
+    if not isinstance(array, np.ndarray):  # an .npz archive
+        array.close()
+        raise DirectionError('%s: cannot read %s (an .npz archive, not one .npy array)' % (path, what))
+    return array
+
+
 def load_dlatents(path: str, num_layers: int = None, dlatent_size: int = None) -> np.ndarray:
     """dlatents from a .npy file as [N, num_layers, dlatent_size] float32: a file holds one [L, D] array
     (as project_images.py writes) or a stack [N, L, D]."""
-    try:
-        dlatents = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise DirectionError('%s: cannot read dlatents (%s)' % (path, e)) from None
-    if not isinstance(dlatents, np.ndarray):  # an .npz archive
-        dlatents.close()
-        raise DirectionError('%s: cannot read dlatents (an .npz archive, not one .npy array)' % path)
+    dlatents = load_npy(path, 'dlatents')
     if dlatents.ndim == 2:
         dlatents = dlatents[np.newaxis]
     if dlatents.ndim != 3 or not np.issubdtype(dlatents.dtype, np.floating):
@@ -66,14 +72,7 @@ def broadcast_direction(direction: np.ndarray, num_layers: int, dlatent_size: in
 
 def load_direction(path: str, num_layers: int, dlatent_size: int) -> np.ndarray:
     """A direction .npy file as [num_layers, dlatent_size] float32."""
-    try:
-        direction = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise DirectionError('%s: cannot read the direction (%s)' % (path, e)) from None
-    if not isinstance(direction, np.ndarray):  # an .npz archive
-        direction.close()
-        raise DirectionError('%s: cannot read the direction (an .npz archive, not one .npy array)' % path)
-    return broadcast_direction(direction, num_layers, dlatent_size, name=path)
+    return broadcast_direction(load_npy(path, 'the direction'), num_layers, dlatent_size, name=path)
 
 
 def layer_mask(num_layers: int, layers: Optional[Sequence[int]] = None) -> np.ndarray:
