@@ -174,6 +174,11 @@ def seed_latents(Gs, seeds: Sequence[int]) -> np.ndarray:
     return np.stack([np.random.RandomState(seed).randn(Gs.input_shape[1]) for seed in seeds])
 
 
+def num_classes(Gs) -> int:
+    """Label size of a conditional network, 0 for an unconditional one."""
+    return Gs.input_shapes[1][1] if Gs.num_inputs >= 2 else 0
+
+
 def class_labels(Gs, class_idx: Optional[int], num: int) -> Optional[np.ndarray]:
     """One-hot labels for a conditional network, or None (= zero labels, as the original scripts use)."""
     label_size = num_classes(Gs)
@@ -225,13 +230,17 @@ def run_batched(net, *inputs, num_gpus: int = 1, **run_kwargs) -> np.ndarray:
         inputs = [None if x is None else np.concatenate([x, np.repeat(x[-1:], pad, axis=0)]) for x in inputs]
     return net.run(*inputs, num_gpus=num_gpus, **run_kwargs)[:num]
 
+
+def run_latents(Gs, latents, labels, truncation_psi, truncation_cutoff, noise_mode, minibatch_size, num_gpus) -> np.ndarray:
+    """uint8 NHWC images of Z latents through Gs.run (mapping, truncation, synthesis and conversion in one graph)."""
+    if truncation_psi != 1 and not is_style_based(Gs):
+        raise GenerateError('--trunc needs a style-based generator (G_style); this network has no mapping network')
+    return run_batched(Gs, latents, labels, num_gpus=num_gpus, minibatch_size=minibatch_size,
+                       randomize_noise=(noise_mode == 'random'), output_transform=UINT8_NHWC,
+                       **truncation_kwargs(truncation_psi, truncation_cutoff))
+
 # ----------------------------------------------------------------------------
 # The three modes. Each returns uint8 NHWC images.
-
-
-def num_classes(Gs) -> int:
-    """Label size of a conditional network, 0 for an unconditional one."""
-    return Gs.input_shapes[1][1] if Gs.num_inputs >= 2 else 0
 
 
 def generate_class_images(Gs, seeds, truncation_psi=1.0, truncation_cutoff=None, noise_mode='const',
@@ -242,9 +251,7 @@ def generate_class_images(Gs, seeds, truncation_psi=1.0, truncation_cutoff=None,
         raise GenerateError('--class all: the network is not conditional (it has no labels)')
     latents = np.tile(seed_latents(Gs, seeds), [label_count, 1])
     labels = np.repeat(np.eye(label_count, dtype=np.float32), len(seeds), axis=0)
-    images = run_batched(Gs, latents, labels, num_gpus=num_gpus, minibatch_size=minibatch_size,
-                         randomize_noise=(noise_mode == 'random'), output_transform=UINT8_NHWC,
-                         **truncation_kwargs(truncation_psi, truncation_cutoff))
+    images = run_latents(Gs, latents, labels, truncation_psi, truncation_cutoff, noise_mode, minibatch_size, num_gpus)
     return images.reshape((label_count, len(seeds)) + images.shape[1:])
 
 
@@ -253,11 +260,7 @@ def generate_images(Gs, seeds, truncation_psi=1.0, truncation_cutoff=None, noise
     """One image per seed through Gs.run (mapping, truncation, synthesis and uint8 conversion in one graph)."""
     latents = seed_latents(Gs, seeds)
     labels = class_labels(Gs, class_idx, len(seeds))
-    if truncation_psi != 1 and not is_style_based(Gs):
-        raise GenerateError('--trunc needs a style-based generator (G_style); this network has no mapping network')
-    return run_batched(Gs, latents, labels, num_gpus=num_gpus, minibatch_size=minibatch_size,
-                       randomize_noise=(noise_mode == 'random'), output_transform=UINT8_NHWC,
-                       **truncation_kwargs(truncation_psi, truncation_cutoff))
+    return run_latents(Gs, latents, labels, truncation_psi, truncation_cutoff, noise_mode, minibatch_size, num_gpus)
 
 
 def seed_dlatents(Gs, seeds, truncation_psi=1.0, truncation_cutoff=None, class_idx=None, minibatch_size=8, num_gpus=1):
@@ -347,11 +350,7 @@ def interpolation_images(Gs, seed_a, seed_b, num_frames, space='w', truncation_p
     za, zb = seed_latents(Gs, [seed_a, seed_b])
     latents = slerp(za, zb, t)
     labels = class_labels(Gs, class_idx, num_frames)
-    if truncation_psi != 1 and not is_style_based(Gs):
-        raise GenerateError('--trunc needs a style-based generator (G_style); this network has no mapping network')
-    return run_batched(Gs, latents, labels, num_gpus=num_gpus, minibatch_size=minibatch_size,
-                       randomize_noise=(noise_mode == 'random'), output_transform=UINT8_NHWC,
-                       **truncation_kwargs(truncation_psi, truncation_cutoff))
+    return run_latents(Gs, latents, labels, truncation_psi, truncation_cutoff, noise_mode, minibatch_size, num_gpus)
 
 # ----------------------------------------------------------------------------
 # Command line.

@@ -89,9 +89,10 @@ def load_target_image(path: str, channels: int, resolution: Tuple[int, int], fit
     height, width = resolution
     try:
         with PIL.Image.open(path) as img:
-            if _image_channels(img) != channels:
-                raise ProjectError('%s: the image is %s, the network makes %s images'
-                                   % (path, *['grayscale' if c == 1 else 'color (%d channels)' % c for c in (_image_channels(img), channels)]))
+            image_channels = _image_channels(img)
+            if image_channels != channels:
+                kinds = ['grayscale' if c == 1 else 'color (%d channels)' % c for c in (image_channels, channels)]
+                raise ProjectError('%s: the image is %s, the network makes %s images' % (path, *kinds))
             if fit == 'none' and img.size != (width, height):
                 raise ProjectError('%s: the image is %dx%d, the network makes %dx%d images (use --fit crop or --fit stretch '
                                    'to resize it)' % (path, img.size[0], img.size[1], width, height))

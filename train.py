@@ -257,13 +257,13 @@ def resolve_resume(resume: str, resume_snapshot=None, resume_kimg=None, result_d
             raise FileNotFoundError('--resume: no such network pickle: %s' % resume)
         pkl = resume
     else:
-        run_id = misc.locate_run_dir(int(resume) if resume.isdigit() else resume, result_dir)
+        run_dir = misc.locate_run_dir(int(resume) if resume.isdigit() else resume, result_dir)
         if resume_snapshot is None:
             # The latest numbered snapshot: network-final.pkl holds the same networks but no kimg in its name.
-            snapshots = misc.list_network_pkls(run_id, include_final=False)
-            pkl = snapshots[-1] if snapshots else misc.locate_network_pkl(run_id)
+            snapshots = misc.list_network_pkls(run_dir, include_final=False)
+            pkl = snapshots[-1] if snapshots else misc.locate_network_pkl(run_dir)
         else:
-            pkl = misc.locate_network_pkl(run_id, resume_snapshot)
+            pkl = misc.locate_network_pkl(run_dir, resume_snapshot)
     if resume_kimg is None:
         match = _SNAPSHOT_RE.search(os.path.basename(pkl))
         if match:
