@@ -124,10 +124,12 @@ def start_server(cfg: ClusterConfig, tf_config: dict = None) -> tf.train.Server:
         raise ClusterError('Cannot start the server of task %d on %s: %s' % (cfg.task_index, cfg.workers[cfg.task_index], e)) from e
 
 
-def _done_variable(cfg: ClusterConfig) -> tf.Variable:
-    """The chief's 'training finished' flag; shared by name between the chief's and the workers' graphs."""
-    with tf.device(cfg.task_device(0) + '/device:CPU:0'), tf.name_scope(None), tf.control_dependencies(None):
-        return tf.Variable(False, name=_DONE_VAR_NAME, trainable=False, collections=[])
+def _done_variable(cfg: ClusterConfig, task: int) -> tf.Variable:
+    """Worker `task`'s 'training finished' flag, on that worker's own server: the chief initializes it when it
+    connects and sets it when the run ends, and the worker reads it locally, so a chief that finishes (or
+    fails) before the worker first looks is still seen. Shared by name between the chief's and the worker's graphs."""
+    with tf.device(cfg.task_device(task) + '/device:CPU:0'), tf.name_scope(None), tf.control_dependencies(None):
+        return tf.Variable(False, name='%s_%d' % (_DONE_VAR_NAME, task), trainable=False, collections=[])
 
 
 # ----------------------------------------------------------------------------
@@ -143,7 +145,7 @@ def connect_chief(cfg: ClusterConfig, tf_config: dict = None) -> tf.train.Server
     tfutil.init_tf(tf_config, target=server.target, config_proto=server_config(cfg, tf_config))
     session = tf.get_default_session()
     wait_for_workers(cfg, session)
-    session.run(_done_variable_handle(cfg).initializer)
+    session.run([flag.initializer for flag in _done_variable_handles(cfg)])
     return server
 
 
@@ -206,7 +208,7 @@ def mark_done(cfg: ClusterConfig) -> None:
     if tf.get_default_session() is None:
         return
     try:
-        tfutil.run(tf.assign(_done_variable_handle(cfg), True), options=tf.RunOptions(timeout_in_ms=5000))
+        tfutil.run([tf.assign(flag, True) for flag in _done_variable_handles(cfg)], options=tf.RunOptions(timeout_in_ms=5000))
     except tf.errors.OpError:
         pass
 
@@ -214,10 +216,11 @@ def mark_done(cfg: ClusterConfig) -> None:
 _done_handles = {}
 
 
-def _done_variable_handle(cfg: ClusterConfig) -> tf.Variable:
+def _done_variable_handles(cfg: ClusterConfig) -> List[tf.Variable]:
+    """The flags of workers 1..N-1 in the default graph (created once per graph)."""
     graph = tf.get_default_graph()
     if graph not in _done_handles:
-        _done_handles[graph] = _done_variable(cfg)
+        _done_handles[graph] = [_done_variable(cfg, task) for task in range(1, cfg.num_workers)]
     return _done_handles[graph]
 
 
@@ -240,20 +243,20 @@ def serve_until_done(cfg: ClusterConfig, tf_config: dict = None, poll_sec: float
     log('Worker %d serving at %s (chief: %s)' % (cfg.task_index, cfg.workers[cfg.task_index], cfg.workers[0]), flush=True)
     graph = tf.Graph()
     with graph.as_default():
-        done = _done_variable(cfg)
-        session = tf.Session(target=server.target, config=server_config(cfg, tf_config))
+        done = _done_variable(cfg, cfg.task_index)  # lives on this worker's own server: read locally
+        session_config = server_config(cfg, tf_config)
+        session_config.device_filters.append(cfg.task_device(cfg.task_index))  # never contact the chief from here
+        session = tf.Session(target=server.target, config=session_config)
         seen_chief = False
         while True:
-            if not _port_open(cfg.workers[0]):
-                if seen_chief:
-                    log('Worker %d: the chief has gone away; exiting.' % cfg.task_index, flush=True)
+            try:
+                if session.run(done, options=tf.RunOptions(timeout_in_ms=5000)):
+                    log('Worker %d: the chief has finished.' % cfg.task_index, flush=True)
                     return
-            else:
-                seen_chief = True
-                try:
-                    if session.run(done, options=tf.RunOptions(timeout_in_ms=5000)):
-                        log('Worker %d: the chief has finished.' % cfg.task_index, flush=True)
-                        return
-                except tf.errors.OpError:
-                    pass  # flag not initialized yet, or the chief is busy
+                seen_chief = True  # the chief initialized the flag: it has connected
+            except tf.errors.OpError:
+                pass  # not initialized yet: the chief has not connected
+            if seen_chief and not _port_open(cfg.workers[0]):
+                log('Worker %d: the chief has gone away; exiting.' % cfg.task_index, flush=True)
+                return
             time.sleep(poll_sec)
