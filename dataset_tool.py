@@ -32,12 +32,15 @@ import numpy as np
 import PIL.Image
 from tqdm import tqdm
 
+from dnnlib import cli
+from dnnlib.util import UserError
+
 # TensorFlow is imported only by the commands that write or read TFRecords, and never by the worker
 # processes that decode images; quiet its start-up log lines.
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 
-class DatasetToolError(Exception):
+class DatasetToolError(UserError):
     """Bad input, options or output location. Printed as a one-line error by the command line."""
 
 
@@ -994,10 +997,7 @@ def execute_cmdline(argv):
     func = globals()[args.command]
     del args.command
     try:
-        func(**vars(args))
-    except DatasetToolError as e:
-        print('Error: %s' % e, file=sys.stderr)
-        sys.exit(1)
+        cli.run_main('dataset_tool.py', lambda _argv: func(**vars(args)))
     except KeyboardInterrupt:
         print('Interrupted: nothing was written', file=sys.stderr)
         sys.exit(130)

@@ -14,6 +14,9 @@ import sys
 import time
 
 import config
+from dnnlib import cli
+
+PROG = 'demo.py'
 
 DEMO_DATASET = 'digits'
 
@@ -39,8 +42,14 @@ def build_dataset(data_dir: str) -> str:
         print('Demo dataset: %s (exists)' % path)
         return path
     print('Building the demo dataset in %s ...' % path)
-    subprocess.run([sys.executable, 'dataset_tool.py', 'create_demo', path], check=True)
+    _run_step([sys.executable, 'dataset_tool.py', 'create_demo', path])
     return path
+
+
+def _run_step(command):
+    """Run one step of the demo; the step's own one-line error has been printed when it fails."""
+    if subprocess.run(command).returncode != 0:
+        raise cli.UserError('%s failed (see its message above)' % os.path.basename(command[1]))
 
 
 def newest_run_dir(result_dir: str, before: set) -> str:
@@ -50,12 +59,12 @@ def newest_run_dir(result_dir: str, before: set) -> str:
     return runs[-1]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--total-kimg', type=float, default=40, help='training length in thousands of images (default: %(default)s)')
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--total-kimg', type=cli.positive_float, default=40, help='training length in thousands of images (default: %(default)s)')
     parser.add_argument('--data-dir', default=config.data_dir, help='where datasets live (default: %(default)s)')
     parser.add_argument('--result-dir', default=config.result_dir, help='where run directories go (default: %(default)s)')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     start = time.time()
 
     build_dataset(args.data_dir)
@@ -63,13 +72,13 @@ def main():
     train_cmd = [sys.executable, 'train.py', '--dataset', DEMO_DATASET, '--data-dir', args.data_dir,
                  '--result-dir', args.result_dir, '--total-kimg', str(args.total_kimg)] + DEMO_TRAIN_ARGS
     print('Training: %s' % ' '.join(train_cmd[1:]))
-    subprocess.run(train_cmd, check=True)
+    _run_step(train_cmd)
     run_dir = newest_run_dir(args.result_dir, before)
 
     final_pkl = os.path.join(run_dir, 'network-final.pkl')
     generated = os.path.join(run_dir, 'generated')
     print('Generating new digits from %s (one row per class) ...' % final_pkl)
-    subprocess.run([sys.executable, 'generate.py', '--network', final_pkl, '--seeds', '0-11', '--class', 'all', '--grid', '--outdir', generated], check=True)
+    _run_step([sys.executable, 'generate.py', '--network', final_pkl, '--seeds', '0-11', '--class', 'all', '--grid', '--outdir', generated])
 
     print()
     print('Demo finished in %.1f minutes.' % ((time.time() - start) / 60))
@@ -82,4 +91,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    cli.run_main(PROG, main)

@@ -28,49 +28,22 @@ Every file written is printed, one path per line. Negative strengths need '=': -
 
 import argparse
 import os
-import re
 import sys
 from typing import List, Tuple
 
 import numpy as np
 
 import config
-import dnnlib.tflib as tflib
-from training import latent_editing as le
-from training import misc
-from training import projector as projector_lib
+from dnnlib import cli
+
+PROG = 'edit_latents.py'
 
 
-class EditError(Exception):
+class EditError(cli.UserError):
     """A problem with the user's input: reported as one line, no traceback."""
 
 # ----------------------------------------------------------------------------
 # Command-line values.
-
-
-def _float_list(text: str) -> List[float]:
-    try:
-        values = [float(part) for part in text.split(',') if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError('%r is not a comma-separated list of numbers' % text) from None
-    if not values or not all(np.isfinite(values)):
-        raise argparse.ArgumentTypeError('%r: give finite numbers, e.g. -2,0,2' % text)
-    return values
-
-
-def _layer_list(text: str) -> List[int]:
-    """'0-3,8' -> [0, 1, 2, 3, 8] (ranges inclusive)."""
-    layers = []
-    for part in text.split(','):
-        match = re.fullmatch(r'\s*(\d+)\s*(?:-\s*(\d+)\s*)?', part)
-        if not match:
-            raise argparse.ArgumentTypeError('%r is not a layer or a range like 0-7 (in %r)' % (part, text))
-        first = int(match.group(1))
-        last = int(match.group(2)) if match.group(2) is not None else first
-        if last < first:
-            raise argparse.ArgumentTypeError('layer range %r runs backwards' % part)
-        layers += range(first, last + 1)
-    return sorted(set(layers))
 
 
 def parse_direction_spec(spec: str) -> Tuple[str, float]:
@@ -93,6 +66,7 @@ def strength_label(strength: float) -> str:
 
 def dlatent_items(files: List[str], num_layers: int, dlatent_size: int):
     """(item name, dlatents [L, D], noise file or None) for every dlatents file (stacks give one item per row)."""
+    from training import latent_editing as le  # pylint: disable=import-outside-toplevel
     items = []
     for path in files:
         dlatents = le.load_dlatents(path, num_layers, dlatent_size)
@@ -115,16 +89,13 @@ def load_noises(path: str) -> dict:
 
 
 def run_apply(args) -> List[str]:
+    import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
+    from training import generation, misc  # pylint: disable=import-outside-toplevel
+    from training import latent_editing as le  # pylint: disable=import-outside-toplevel
     tflib.init_tf()
-    try:
-        Gs = projector_lib.load_style_generator(args.network)
-    except (OSError, ValueError) as e:
-        raise EditError('cannot load --network %s: %s' % (args.network, e)) from None
+    Gs = misc.load_style_generator(args.network)
     num_layers, dlatent_size = Gs.components.synthesis.input_shape[1:]
-    bad = [layer for layer in args.layers or [] if layer >= num_layers]
-    if bad:
-        raise EditError('--layers: layer %d does not exist; this network has %d style layers (0-%d)'
-                        % (bad[0], num_layers, num_layers - 1))
+    generation.check_style_layers(Gs, args.layers or [], '--layers')
     specs = [parse_direction_spec(spec) for spec in args.direction]
     directions = [le.load_direction(path, num_layers, dlatent_size) for path, _weight in specs]
     offset = le.combine_directions(directions, [weight for _path, weight in specs], args.layers)
@@ -156,6 +127,7 @@ def run_apply(args) -> List[str]:
 
 def load_samples(files: List[str]) -> np.ndarray:
     """Samples from .npy files: each file one [L, D] or [D] sample, or a stack [N, L, D]."""
+    from training import latent_editing as le  # pylint: disable=import-outside-toplevel
     samples = []
     for path in files:
         array = le.load_npy(path, 'dlatents')
@@ -182,6 +154,7 @@ def load_labels(path: str, num: int) -> np.ndarray:
 
 
 def run_learn(args) -> List[str]:
+    from training import latent_editing as le  # pylint: disable=import-outside-toplevel
     if args.dlatents is not None:
         dlatents = le.load_npy(args.dlatents, 'dlatents')
         try:
@@ -211,7 +184,7 @@ def run_learn(args) -> List[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog='edit_latents.py', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest='command', metavar='COMMAND')
     commands.required = True
 
@@ -219,13 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument('--network', required=True, metavar='PKL', help='network pickle: a local path or a URL')
     apply.add_argument('--dlatents', required=True, nargs='+', metavar='NPY_OR_DIR', help='dlatents files ([L, D] or [N, L, D]) or directories of them')
     apply.add_argument('--direction', required=True, action='append', metavar='NPY[:WEIGHT]', help='direction file, repeatable; optional weight')
-    apply.add_argument('--strengths', type=_float_list, default=[-3.0, -1.5, 0.0, 1.5, 3.0], metavar='LIST',
+    apply.add_argument('--strengths', type=cli.float_list, default=[-3.0, -1.5, 0.0, 1.5, 3.0], metavar='LIST',
                        help='strengths, one image each (default: -3,-1.5,0,1.5,3)')
-    apply.add_argument('--layers', type=_layer_list, default=None, metavar='RANGE', help='edit only these style layers, e.g. 0-7 (default: all)')
+    apply.add_argument('--layers', type=cli.layer_list, default=None, metavar='RANGE', help='edit only these style layers, e.g. 0-7 (default: all)')
     apply.add_argument('--noise', choices=['auto', 'const'], default='auto',
                        help="auto = a projection's <name>-noise.npz when present, const = the generator's own noise maps (default: %(default)s)")
     apply.add_argument('--save-dlatents', action='store_true', help='also write the edited dlatents, one .npy per strength')
-    apply.add_argument('--minibatch', type=int, default=8, help='images per session call (default: %(default)s)')
+    apply.add_argument('--minibatch', type=cli.positive_int, default=8, help='images per session call (default: %(default)s)')
     apply.add_argument('--outdir', default=os.path.join(config.result_dir, 'edits'), help='output directory (default: %(default)s)')
 
     learn = commands.add_parser('learn', help='learn a direction from labelled dlatents')
@@ -236,15 +209,13 @@ def build_parser() -> argparse.ArgumentParser:
     learn.add_argument('--method', choices=['svm', 'logistic'], default='svm', help='linear classifier (default: %(default)s)')
     learn.add_argument('--features', choices=['mean', 'flat'], default='mean',
                        help='mean = per-layer average of W+ ([D] direction), flat = whole W+ ([L, D]) (default: %(default)s)')
-    learn.add_argument('--C', type=float, default=1.0, help='inverse regularisation strength of the classifier (default: %(default)s)')
+    learn.add_argument('--C', type=cli.positive_float, default=1.0, help='inverse regularisation strength of the classifier (default: %(default)s)')
     learn.add_argument('--output', required=True, metavar='NPY', help='where to write the direction (.npy)')
     return parser
 
 
 def check_args(parser, args) -> None:
     if args.command == 'apply':
-        if args.minibatch < 1:
-            parser.error('--minibatch must be at least 1')
         return
     if args.dlatents is not None:
         if args.labels is None:
@@ -255,23 +226,16 @@ def check_args(parser, args) -> None:
         parser.error('learn needs --positive and --negative (or --dlatents with --labels)')
     elif args.labels is not None:
         parser.error('learn --labels goes with --dlatents')
-    if not args.C > 0:
-        parser.error('--C must be positive')
 
 
 def main(argv=None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
     check_args(parser, args)
-    try:
-        paths = run_apply(args) if args.command == 'apply' else run_learn(args)
-    except (EditError, le.DirectionError) as e:
-        sys.exit('edit_latents.py: error: %s' % e)
-    except OSError as e:
-        sys.exit('edit_latents.py: error: cannot write the output: %s' % e)
+    paths = run_apply(args) if args.command == 'apply' else run_learn(args)
     for path in paths:
         print(path)
 
 
 if __name__ == '__main__':
-    main()
+    cli.run_main(PROG, main)

@@ -32,15 +32,13 @@ import PIL.Image
 from tqdm import tqdm
 
 import config
-import dnnlib.tflib as tflib
-from generate import positive_int
-from training import misc
-from training import projector as projector_lib
+from dnnlib import cli
 
+PROG = 'project_images.py'
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.webp', '.tif', '.tiff')
 
 
-class ProjectError(Exception):
+class ProjectError(cli.UserError):
     """A problem with the user's input: reported as one line, no traceback."""
 
 # ----------------------------------------------------------------------------
@@ -108,6 +106,7 @@ def load_target_image(path: str, channels: int, resolution: Tuple[int, int], fit
         img = img.resize((width, height), PIL.Image.LANCZOS)
     array = np.asarray(img, dtype=np.float32)
     array = array[np.newaxis] if array.ndim == 2 else array.transpose(2, 0, 1)
+    from training import misc  # pylint: disable=import-outside-toplevel
     return misc.adjust_dynamic_range(array, [0, 255], [-1, 1]).astype(np.float32)
 
 # ----------------------------------------------------------------------------
@@ -143,6 +142,7 @@ def project_batch(proj, targets: np.ndarray, desc: str, num_snapshots: int, prin
 def save_results(proj, outdir: str, names: List[str], targets: np.ndarray, images: np.ndarray,
                  snapshots: np.ndarray, optimize_noise: bool) -> List[str]:
     """Write the files of one batch; returns their paths."""
+    from training import misc  # pylint: disable=import-outside-toplevel
     paths = []
     dlatents = proj.get_dlatents()
     noises = proj.get_noises() if optimize_noise else None
@@ -162,101 +162,69 @@ def save_results(proj, outdir: str, names: List[str], targets: np.ndarray, image
 # Command line.
 
 
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError('%r is not a number' % text) from None
-    if not value >= 0 or not np.isfinite(value):
-        raise argparse.ArgumentTypeError('must be a finite number >= 0, got %s' % text)
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog='project_images.py', description=__doc__,
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('targets', nargs='+', metavar='IMAGE_OR_DIR', help='target image files or directories of images')
     parser.add_argument('--network', required=True, metavar='PKL', help='network pickle: a local path or a URL')
     parser.add_argument('--outdir', default=os.path.join(config.result_dir, 'projections'), help='output directory (default: %(default)s)')
-    parser.add_argument('--steps', type=positive_int, default=1000, help='optimisation steps (default: %(default)s)')
-    parser.add_argument('--lr', type=_non_negative_float, default=0.1, help='peak learning rate of Adam (default: %(default)s)')
-    parser.add_argument('--perceptual-weight', type=_non_negative_float, default=1.0, help='weight of the LPIPS loss (default: %(default)s)')
-    parser.add_argument('--pixel-weight', type=_non_negative_float, default=1.0, help='weight of the MSE of [-1, 1] images (default: %(default)s)')
+    parser.add_argument('--steps', type=cli.positive_int, default=1000, help='optimisation steps (default: %(default)s)')
+    parser.add_argument('--lr', type=cli.non_negative_float, default=0.1, help='peak learning rate of Adam (default: %(default)s)')
+    parser.add_argument('--perceptual-weight', type=cli.non_negative_float, default=1.0, help='weight of the LPIPS loss (default: %(default)s)')
+    parser.add_argument('--pixel-weight', type=cli.non_negative_float, default=1.0, help='weight of the MSE of [-1, 1] images (default: %(default)s)')
     parser.add_argument('--perceptual-network', metavar='PKL', default=None,
                         help='distance or feature network pickle (path or URL) (default: the published vgg16_zhang_perceptual.pkl)')
-    parser.add_argument('--perceptual-size', type=positive_int, default=256,
+    parser.add_argument('--perceptual-size', type=cli.positive_int, default=256,
                         help='the perceptual loss sees images downsampled to at most this size (default: %(default)s)')
-    parser.add_argument('--initial-noise', type=_non_negative_float, default=0.05,
+    parser.add_argument('--initial-noise', type=cli.non_negative_float, default=0.05,
                         help='noise on the dlatents at the start, relative to the spread of W; fades out (default: %(default)s)')
     parser.add_argument('--optimize-noise', action='store_true', help='also optimise the noise maps (written to <name>-noise.npz)')
-    parser.add_argument('--noise-reg-weight', type=_non_negative_float, default=1e5,
+    parser.add_argument('--noise-reg-weight', type=cli.non_negative_float, default=1e5,
                         help='weight of the noise regularisation with --optimize-noise (default: %(default)g)')
-    parser.add_argument('--batch', type=positive_int, default=1, help='images projected at once (default: %(default)s)')
-    parser.add_argument('--snapshots', type=int, default=5, help='snapshots in the progress strip (default: %(default)s)')
-    parser.add_argument('--print-every', type=int, default=100, help='print the losses every N steps, 0 = never (default: %(default)s)')
+    parser.add_argument('--batch', type=cli.positive_int, default=1, help='images projected at once (default: %(default)s)')
+    parser.add_argument('--snapshots', type=cli.non_negative_int, default=5, help='snapshots in the progress strip (default: %(default)s)')
+    parser.add_argument('--print-every', type=cli.non_negative_int, default=100, help='print the losses every N steps, 0 = never (default: %(default)s)')
     parser.add_argument('--fit', choices=['none', 'crop', 'stretch'], default='none',
                         help="images of another size: 'none' = refuse them, 'crop' = center square then resize, "
                              "'stretch' = resize (default: %(default)s)")
-    parser.add_argument('--seed', type=int, default=0, help='random seed of the dlatent noise (default: %(default)s)')
+    parser.add_argument('--seed', type=cli.single_seed, default=0, help='random seed of the dlatent noise (default: %(default)s)')
     return parser
 
 
 def main(argv=None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.snapshots < 0 or args.print_every < 0:
-        parser.error('--snapshots and --print-every must be >= 0')
     if args.perceptual_weight == 0 and args.pixel_weight == 0:
         parser.error('--perceptual-weight and --pixel-weight are both 0: nothing to optimise')
-    try:
-        files = list_images(args.targets)
-        names = output_names(files)
-        tflib.init_tf({'rnd.np_random_seed': args.seed, 'rnd.tf_random_seed': args.seed})
-        try:
-            Gs = projector_lib.load_style_generator(args.network)
-        except (OSError, ValueError) as e:
-            raise ProjectError('cannot load --network %s: %s' % (args.network, e)) from None
-        channels, height, width = Gs.components.synthesis.output_shape[1:]
-        targets = np.stack([load_target_image(f, channels, (height, width), args.fit) for f in files])
+    files = list_images(args.targets)
+    names = output_names(files)
+    import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
+    from training import misc, projector as projector_lib  # pylint: disable=import-outside-toplevel
+    tflib.init_tf({'rnd.np_random_seed': args.seed, 'rnd.tf_random_seed': args.seed})
+    Gs = misc.load_style_generator(args.network)
+    channels, height, width = Gs.components.synthesis.output_shape[1:]
+    targets = np.stack([load_target_image(f, channels, (height, width), args.fit) for f in files])
 
-        perceptual = None
-        if args.perceptual_weight > 0:
-            source = args.perceptual_network
-            try:
-                perceptual = projector_lib.load_perceptual_network(source)
-            except (OSError, ValueError) as e:
-                raise ProjectError('cannot load --perceptual-network %s: %s'
-                                   % (source if source else '(default LPIPS)', e)) from None
-        proj = projector_lib.Projector(
-            num_steps=args.steps, initial_learning_rate=args.lr, perceptual_weight=args.perceptual_weight,
-            pixel_weight=args.pixel_weight, perceptual_network=perceptual, perceptual_size=args.perceptual_size,
-            initial_noise_factor=args.initial_noise, optimize_noise=args.optimize_noise,
-            regularize_noise_weight=args.noise_reg_weight)
-        batch = min(args.batch, len(files))
-        print('Projecting %d image(s) with %s (%dx%d, %d style layers), %d steps, %d at a time'
-              % (len(files), args.network, width, height, Gs.components.synthesis.input_shape[1], args.steps, batch))
-        try:
-            proj.set_network(Gs, minibatch_size=batch)
-        except (OSError, ValueError) as e:
-            raise ProjectError(str(e)) from None
-        os.makedirs(args.outdir, exist_ok=True)
-    except ProjectError as e:
-        sys.exit('project_images.py: error: %s' % e)
-    except OSError as e:
-        sys.exit('project_images.py: error: %s' % e)
+    perceptual = projector_lib.load_perceptual_network(args.perceptual_network) if args.perceptual_weight > 0 else None
+    proj = projector_lib.Projector(
+        num_steps=args.steps, initial_learning_rate=args.lr, perceptual_weight=args.perceptual_weight,
+        pixel_weight=args.pixel_weight, perceptual_network=perceptual, perceptual_size=args.perceptual_size,
+        initial_noise_factor=args.initial_noise, optimize_noise=args.optimize_noise,
+        regularize_noise_weight=args.noise_reg_weight)
+    batch = min(args.batch, len(files))
+    print('Projecting %d image(s) with %s (%dx%d, %d style layers), %d steps, %d at a time'
+          % (len(files), args.network, width, height, Gs.components.synthesis.input_shape[1], args.steps, batch))
+    proj.set_network(Gs, minibatch_size=batch)
+    os.makedirs(args.outdir, exist_ok=True)
 
     num_batches = (len(files) - 1) // batch + 1
     for b, begin in enumerate(range(0, len(files), batch)):
         end = min(begin + batch, len(files))
         desc = 'batch %d/%d' % (b + 1, num_batches) if num_batches > 1 else 'projecting'
         images, snapshots = project_batch(proj, targets[begin:end], desc, args.snapshots, args.print_every)
-        try:
-            paths = save_results(proj, args.outdir, names[begin:end], targets[begin:end], images, snapshots, args.optimize_noise)
-        except OSError as e:
-            sys.exit('project_images.py: error: cannot write the output: %s' % e)
-        for path in paths:
+        for path in save_results(proj, args.outdir, names[begin:end], targets[begin:end], images, snapshots, args.optimize_noise):
             print(path)
 
 
 if __name__ == '__main__':
-    main()
+    cli.run_main(PROG, main)

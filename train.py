@@ -22,16 +22,14 @@ Examples:
 import argparse
 import copy
 import os
-import re
 import sys
-import types
 
 import dnnlib
-from dnnlib import EasyDict
+from dnnlib import EasyDict, cli
 
 import config
 
-sys.modules.setdefault('train', sys.modules[__name__])  # `import train` sees the chosen config (for config.txt)
+PROG = 'train.py'
 
 # ----------------------------------------------------------------------------
 # Official configurations.
@@ -131,13 +129,14 @@ def progan_config(preset: str, num_gpus: int) -> EasyDict:
 
 
 def _apply_gpu_preset(c: EasyDict, num_gpus: int) -> None:
-    """Minibatch and learning-rate tables for 1, 2, 4 or 8 GPUs (other counts use the nearest smaller table)."""
+    """Minibatch and learning-rate tables for 1, 2, 4 or 8 GPUs. Other counts use the nearest smaller table,
+    its minibatches rounded down to a multiple of the GPU count (what the original's schedule does with them)."""
     table = max(n for n in GPU_PRESETS if n <= num_gpus)
     preset = GPU_PRESETS[table]
     c.desc += '-%dgpu' % num_gpus
     c.submit_config.num_gpus = num_gpus
-    c.sched.minibatch_base = preset['minibatch_base']
-    c.sched.minibatch_dict = dict(preset['minibatch_dict'])
+    c.sched.minibatch_base = preset['minibatch_base'] - preset['minibatch_base'] % num_gpus or num_gpus
+    c.sched.minibatch_dict = {res: mb - mb % num_gpus or num_gpus for res, mb in preset['minibatch_dict'].items()}
     c.sched.G_lrate_dict = dict(preset['G_lrate_dict'])
     c.sched.D_lrate_dict = EasyDict(c.sched.G_lrate_dict)
     c.train.total_kimg = 12000
@@ -156,83 +155,8 @@ def apply_wgan_gp(c: EasyDict) -> None:
 
 
 def _metric_list(text: str):
-    names = [] if text.strip().lower() in ('', 'none') else [n.strip() for n in text.split(',') if n.strip()]
-    from metrics import metric_base  # pylint: disable=import-outside-toplevel
-    valid = metric_base.list_valid_metrics()
-    unknown = [n for n in names if n not in valid]
-    if unknown:
-        raise argparse.ArgumentTypeError('unknown metric %r (valid: %s, or none)' % (unknown[0], ', '.join(valid)))
-    return names
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError('must be >= 1, got %s' % text)
-    return value
-
-
-def _power_of_two(text: str) -> int:
-    value = int(text)
-    if value < 4 or value & (value - 1):
-        raise argparse.ArgumentTypeError('must be a power of two >= 4, got %s' % text)
-    return value
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    g = parser.add_argument_group('what to train')
-    g.add_argument('--config', default='config-f', choices=ALL_CONFIGS,
-                   help='preset: config-f (default, StyleGAN as published), config-a..e and ablations '
-                        '(mixN, traditional-N, stylebased-N) from the paper, pgan / pgan-fp16 (Progressive GAN)')
-    g.add_argument('--loss', default='default', choices=['default', 'wgangp'], help='wgangp = WGAN-GP losses (default: the preset\'s)')
-    g.add_argument('--dataset', default='ffhq', help='dataset directory name under --data-dir (TFRecords made by dataset_tool.py; default: %(default)s)')
-    g.add_argument('--data-dir', default=config.data_dir, help='root directory of datasets (default: %(default)s)')
-    g.add_argument('--resolution', type=_power_of_two, default=None, help='train at this resolution (default: the dataset\'s highest)')
-    g.add_argument('--max-label-size', type=_label_size, default=None, help="use labels: 'full' or a number of label components (default: none)")
-    mirror = g.add_mutually_exclusive_group()
-    mirror.add_argument('--mirror-augment', dest='mirror_augment', action='store_true', default=None, help='random horizontal flips of the reals')
-    mirror.add_argument('--no-mirror-augment', dest='mirror_augment', action='store_false', help='no flips (default except for ffhq/celebahq)')
-    g.add_argument('--fmap-base', type=_positive_int, default=None, help='network width: fmap_base of G and D (default 8192)')
-    g.add_argument('--fmap-max', type=_positive_int, default=None, help='largest feature-map count of G and D (default 512)')
-
-    g = parser.add_argument_group('how long and how')
-    g.add_argument('--gpus', type=_positive_int, default=8, help='number of GPUs, one tower each; selects the minibatch tables of 1/2/4/8 GPUs (default: %(default)s)')
-    g.add_argument('--total-kimg', type=float, default=None, help='training length in thousands of real images (default: preset)')
-    g.add_argument('--minibatch-base', type=_positive_int, default=None, help='minibatch for resolutions not in the table; with --minibatch-all, for all')
-    g.add_argument('--minibatch-all', action='store_true', help='use --minibatch-base at every resolution (ignore the per-resolution table)')
-    g.add_argument('--lod-initial-resolution', type=_power_of_two, default=None, help='resolution at which training starts (default: preset)')
-    g.add_argument('--lod-training-kimg', type=float, default=None, help='kimg per resolution before fading in the next (default 600)')
-    g.add_argument('--lod-transition-kimg', type=float, default=None, help='kimg of each fade-in (default 600)')
-    g.add_argument('--lrate', type=float, default=None, help='learning rate of G and D at every resolution (default: preset tables)')
-    g.add_argument('--tick-kimg', type=float, default=None, help='kimg per tick at every resolution (default: 160..20 by resolution)')
-    g.add_argument('--minibatch-dict', default=None, help="per-resolution minibatch, e.g. '8:64,16:32,32:16' (default: the GPU preset's table)")
-    g.add_argument('--r1-gamma', type=float, default=None, help='weight of the R1 penalty of D_logistic_simplegp (default 10)')
-    g.add_argument('--G-smoothing-kimg', dest='G_smoothing_kimg', type=float, default=None, help='half-life of the Gs moving average in kimg (default 10)')
-    g.add_argument('--metrics', type=_metric_list, default=None, help="comma-separated metrics on each snapshot, or 'none' (default: fid50k)")
-    g.add_argument('--seed', type=int, default=1000, help='random seed (NumPy and TensorFlow; default: %(default)s)')
-    g.add_argument('--grid-size', type=_grid_size, default=None,
-                   help="reals/fakes snapshot grids: fitted to a display (1080p, 4k, 8k) or COLSxROWS images, e.g. 10x10")
-    g.add_argument('--grid-layout', choices=['random', 'row_per_class', 'col_per_class'], default=None, help='layout of the snapshot grids')
-
-    g = parser.add_argument_group('output and resuming')
-    g.add_argument('--result-dir', default=config.result_dir, help='root of the run directories (default: %(default)s)')
-    g.add_argument('--desc', default=None, help='extra text appended to the run directory name')
-    g.add_argument('--image-snapshot-ticks', type=_positive_int, default=None, help='write fakes every N ticks (default 1)')
-    g.add_argument('--network-snapshot-ticks', type=_positive_int, default=None, help='write a network snapshot every N ticks (default 10)')
-    g.add_argument('--resume', default=None, help='resume from a run id, a run directory, or a network pickle (path or URL)')
-    g.add_argument('--resume-snapshot', type=int, default=None, help='with a run id/directory: the snapshot kimg to load (default: latest)')
-    g.add_argument('--resume-kimg', type=float, default=None, help='training progress to resume at (default: from the snapshot file name)')
-    g.add_argument('--resume-time', type=float, default=0.0, help='wall-clock seconds already spent (for reporting)')
-
-    g = parser.add_argument_group('several machines (TensorFlow distributed runtime; see README)')
-    g.add_argument('--cluster-workers', default=None, help="comma-separated host:port of every worker, chief first (or set TF_CONFIG)")
-    g.add_argument('--task-index', type=int, default=None, help='index of this process in --cluster-workers (0 = chief, which trains; others serve)')
-    g.add_argument('--cluster-timeout', type=float, default=60.0, help='seconds to wait for an unreachable worker (default: %(default)s)')
-    return parser
-
-
-_SNAPSHOT_RE = re.compile(r'network-snapshot-(\d+)\.pkl$')
+    from metrics import presets  # pylint: disable=import-outside-toplevel
+    return cli.choice_list(presets.list_valid_metrics(), allow_none=True)(text)
 
 
 def _label_size(text: str):
@@ -243,47 +167,61 @@ def _label_size(text: str):
     raise argparse.ArgumentTypeError("%r is not 'full' or a number of label components" % text)
 
 
-def _grid_size(text: str) -> str:
-    if text in ('1080p', '4k', '8k') or re.fullmatch(r'[1-9]\d*x[1-9]\d*', text):
-        return text
-    raise argparse.ArgumentTypeError('%r is not 1080p, 4k, 8k or COLSxROWS such as 10x10' % text)
+def _seed(text: str) -> int:
+    return cli.single_seed(text)
 
 
-def resolve_resume(resume: str, resume_snapshot=None, resume_kimg=None, result_dir=None):
-    """(pickle path or URL, kimg) for --resume. The kimg comes from the snapshot name unless given."""
-    from training import misc  # pylint: disable=import-outside-toplevel
-    if resume.endswith('.pkl') or dnnlib.util.is_url(resume):
-        if not dnnlib.util.is_url(resume) and not os.path.isfile(resume):
-            raise FileNotFoundError('--resume: no such network pickle: %s' % resume)
-        pkl = resume
-    else:
-        run_dir = misc.locate_run_dir(int(resume) if resume.isdigit() else resume, result_dir)
-        if resume_snapshot is None:
-            # The latest numbered snapshot: network-final.pkl holds the same networks but no kimg in its name.
-            snapshots = misc.list_network_pkls(run_dir, include_final=False)
-            pkl = snapshots[-1] if snapshots else misc.locate_network_pkl(run_dir)
-        else:
-            pkl = misc.locate_network_pkl(run_dir, resume_snapshot)
-    if resume_kimg is None:
-        match = _SNAPSHOT_RE.search(os.path.basename(pkl))
-        if match:
-            resume_kimg = float(int(match.group(1)))
-        else:
-            print('Note: cannot infer the training progress from "%s"; starting the schedule at 0 kimg (use --resume-kimg).' % pkl)
-            resume_kimg = 0.0
-    return pkl, resume_kimg
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = parser.add_argument_group('what to train')
+    g.add_argument('--config', default='config-f', choices=ALL_CONFIGS,
+                   help='preset: config-f (default, StyleGAN as published), config-a..e and ablations '
+                        '(mixN, traditional-N, stylebased-N) from the paper, pgan / pgan-fp16 (Progressive GAN)')
+    g.add_argument('--loss', default='default', choices=['default', 'wgangp'], help='wgangp = WGAN-GP losses (default: the preset\'s)')
+    g.add_argument('--dataset', default='ffhq', help='dataset directory name under --data-dir (TFRecords made by dataset_tool.py; default: %(default)s)')
+    g.add_argument('--data-dir', default=config.data_dir, help='root directory of datasets (default: %(default)s)')
+    g.add_argument('--resolution', type=cli.power_of_two, default=None, help='train at this resolution (default: the dataset\'s highest)')
+    g.add_argument('--max-label-size', type=_label_size, default=None, help="use labels: 'full' or a number of label components (default: none)")
+    mirror = g.add_mutually_exclusive_group()
+    mirror.add_argument('--mirror-augment', dest='mirror_augment', action='store_true', default=None, help='random horizontal flips of the reals')
+    mirror.add_argument('--no-mirror-augment', dest='mirror_augment', action='store_false', help='no flips (default except for ffhq/celebahq)')
+    g.add_argument('--fmap-base', type=cli.positive_int, default=None, help='network width: fmap_base of G and D (default 8192)')
+    g.add_argument('--fmap-max', type=cli.positive_int, default=None, help='largest feature-map count of G and D (default 512)')
 
+    g = parser.add_argument_group('how long and how')
+    g.add_argument('--gpus', type=cli.positive_int, default=8, help='number of GPUs, one tower each; selects the minibatch tables of 1/2/4/8 GPUs (default: %(default)s)')
+    g.add_argument('--total-kimg', type=cli.positive_float, default=None, help='training length in thousands of real images (default: preset)')
+    g.add_argument('--minibatch-base', type=cli.positive_int, default=None, help='minibatch for resolutions not in the table; with --minibatch-all, for all')
+    g.add_argument('--minibatch-all', action='store_true', help='use --minibatch-base at every resolution (ignore the per-resolution table)')
+    g.add_argument('--lod-initial-resolution', type=cli.power_of_two, default=None, help='resolution at which training starts (default: preset)')
+    g.add_argument('--lod-training-kimg', type=cli.non_negative_float, default=None, help='kimg per resolution before fading in the next (default 600)')
+    g.add_argument('--lod-transition-kimg', type=cli.non_negative_float, default=None, help='kimg of each fade-in (default 600)')
+    g.add_argument('--lrate', type=cli.positive_float, default=None, help='learning rate of G and D at every resolution (default: preset tables)')
+    g.add_argument('--tick-kimg', type=cli.positive_float, default=None, help='kimg per tick at every resolution (default: 160..20 by resolution)')
+    g.add_argument('--minibatch-dict', type=cli.res_dict(cli.positive_int), default=None, help="per-resolution minibatch, e.g. '8:64,16:32,32:16' (default: the GPU preset's table)")
+    g.add_argument('--r1-gamma', type=cli.non_negative_float, default=None, help='weight of the R1 penalty of D_logistic_simplegp (default 10)')
+    g.add_argument('--G-smoothing-kimg', dest='G_smoothing_kimg', type=cli.non_negative_float, default=None, help='half-life of the Gs moving average in kimg (default 10)')
+    g.add_argument('--metrics', type=_metric_list, default=None, help="comma-separated metrics on each snapshot, or 'none' (default: fid50k)")
+    g.add_argument('--seed', type=_seed, default=1000, help='random seed (NumPy and TensorFlow; default: %(default)s)')
+    g.add_argument('--grid-size', type=cli.grid_size, default=None,
+                   help="reals/fakes snapshot grids: fitted to a display (1080p, 4k, 8k) or COLSxROWS images, e.g. 10x10")
+    g.add_argument('--grid-layout', choices=['random', 'row_per_class', 'col_per_class'], default=None, help='layout of the snapshot grids')
 
-def _parse_res_dict(text: str, option: str) -> dict:
-    """'8:64,16:32' -> {8: 64, 16: 32}."""
-    try:
-        pairs = [item.split(':') for item in text.split(',') if item.strip()]
-        result = {int(res): int(value) for res, value in pairs}
-        if not result or any(value < 1 for value in result.values()):
-            raise ValueError('values must be positive')
-        return result
-    except ValueError:
-        raise ValueError("%s: expected 'resolution:value,...' such as '8:64,16:32', got %r" % (option, text)) from None
+    g = parser.add_argument_group('output and resuming')
+    g.add_argument('--result-dir', default=config.result_dir, help='root of the run directories (default: %(default)s)')
+    g.add_argument('--desc', default=None, help='extra text appended to the run directory name')
+    g.add_argument('--image-snapshot-ticks', type=cli.positive_int, default=None, help='write fakes every N ticks (default 1)')
+    g.add_argument('--network-snapshot-ticks', type=cli.positive_int, default=None, help='write a network snapshot every N ticks (default 10)')
+    g.add_argument('--resume', default=None, help='resume from a run id, a run directory, or a network pickle (path or URL)')
+    g.add_argument('--resume-snapshot', type=cli.non_negative_int, default=None, help='with a run id/directory: the snapshot kimg to load (default: latest)')
+    g.add_argument('--resume-kimg', type=cli.non_negative_float, default=None, help='training progress to resume at (default: from the snapshot file name)')
+    g.add_argument('--resume-time', type=cli.non_negative_float, default=0.0, help='wall-clock seconds already spent (for reporting)')
+
+    g = parser.add_argument_group('several machines (TensorFlow distributed runtime; see README)')
+    g.add_argument('--cluster-workers', default=None, help="comma-separated host:port of every worker, chief first (or set TF_CONFIG)")
+    g.add_argument('--task-index', type=cli.non_negative_int, default=None, help='index of this process in --cluster-workers (0 = chief, which trains; others serve)')
+    g.add_argument('--cluster-timeout', type=cli.positive_float, default=60.0, help='seconds to wait for an unreachable worker (default: %(default)s)')
+    return parser
 
 
 def config_from_args(args, cluster_cfg=None) -> EasyDict:
@@ -316,16 +254,11 @@ def config_from_args(args, cluster_cfg=None) -> EasyDict:
         c.sched.minibatch_base = args.minibatch_base
         if args.minibatch_all:
             c.sched.minibatch_dict = {}
-        if args.minibatch_base % num_gpus != 0:
-            raise ValueError('--minibatch-base %d does not divide over %d GPUs (towers)' % (args.minibatch_base, num_gpus))
     if args.minibatch_dict is not None:
-        c.sched.minibatch_dict = _parse_res_dict(args.minibatch_dict, '--minibatch-dict')
-        bad = [(res, mb) for res, mb in c.sched.minibatch_dict.items() if mb % num_gpus != 0]
-        if bad:
-            raise ValueError('--minibatch-dict: minibatch %d at %dx%d does not divide over %d GPUs (towers)' % (bad[0][1], bad[0][0], bad[0][0], num_gpus))
+        c.sched.minibatch_dict = args.minibatch_dict
     if args.r1_gamma is not None:
         if not c.D_loss.func_name.endswith('D_logistic_simplegp'):
-            raise ValueError('--r1-gamma applies to D_logistic_simplegp, not to %s' % c.D_loss.func_name)
+            raise dnnlib.util.UserError('--r1-gamma applies to D_logistic_simplegp, not to %s' % c.D_loss.func_name)
         c.D_loss.r1_gamma = args.r1_gamma
     if args.G_smoothing_kimg is not None:
         c.train.G_smoothing_kimg = args.G_smoothing_kimg
@@ -350,30 +283,30 @@ def config_from_args(args, cluster_cfg=None) -> EasyDict:
         c.train.image_snapshot_ticks = args.image_snapshot_ticks
     if args.network_snapshot_ticks is not None:
         c.train.network_snapshot_ticks = args.network_snapshot_ticks
-    if args.resume is not None:
-        pkl, kimg = resolve_resume(args.resume, args.resume_snapshot, args.resume_kimg, args.result_dir)
-        c.train.resume_run_id = pkl
-        c.train.resume_kimg = kimg
-        c.train.resume_time = args.resume_time
+    if args.resume is not None:  # resolved once, here: the loop is given the pickle and its progress
+        from training import misc  # pylint: disable=import-outside-toplevel
+        c.train.resume_run_id, c.train.resume_kimg, c.train.resume_time = misc.resolve_resume(
+            args.resume, args.resume_snapshot, args.resume_kimg, args.resume_time, args.result_dir)
         c.desc += '-resume'
     if args.desc:
         c.desc += '-' + args.desc
-    c.result_dir = args.result_dir
+    from training.training_loop import check_minibatch_schedule  # pylint: disable=import-outside-toplevel
+    check_minibatch_schedule(c.sched, num_gpus)
+    c.dataset.data_dir = args.data_dir
     return c
 
 
-def run(c: EasyDict) -> str:
-    """Start the run described by config `c`; returns its run directory."""
-    from metrics import metric_base  # pylint: disable=import-outside-toplevel
-    global current_config  # pylint: disable=global-statement
-    current_config = types.SimpleNamespace(**{k: v for k, v in c.items() if k != 'result_dir'})  # what config.txt records
+def run(c: EasyDict, result_dir: str = config.result_dir) -> str:
+    """Start the run described by config `c` in a new directory under result_dir; returns the run directory.
+    Everything reaches training_loop() as explicit keyword arguments (it records them in training_options.json)."""
+    from metrics import presets  # pylint: disable=import-outside-toplevel
     kwargs = EasyDict(c.train)
     kwargs.update(G_args=c.G, D_args=c.D, G_opt_args=c.G_opt, D_opt_args=c.D_opt, G_loss_args=c.G_loss, D_loss_args=c.D_loss)
     kwargs.update(dataset_args=c.dataset, sched_args=c.sched, grid_args=c.grid,
-                  metric_arg_list=[metric_base.get_metric_args(name) if isinstance(name, str) else name for name in c.metrics],
+                  metric_arg_list=[presets.get_metric_args(name) if isinstance(name, str) else name for name in c.metrics],
                   tf_config=c.tf_config)
     kwargs.submit_config = copy.deepcopy(c.submit_config)
-    kwargs.submit_config.run_dir_root = dnnlib.submission.submit.get_template_from_path(c.result_dir)
+    kwargs.submit_config.run_dir_root = dnnlib.submission.submit.get_template_from_path(result_dir)
     kwargs.submit_config.run_desc = c.desc
     return dnnlib.submit_run(**kwargs)
 
@@ -381,7 +314,6 @@ def run(c: EasyDict) -> str:
 def main(argv=None):
     args = build_parser().parse_args(argv)
     from training.training_loop import NonFiniteLossError  # pylint: disable=import-outside-toplevel
-    from dnnlib.tflib.network import NetworkPickleError  # pylint: disable=import-outside-toplevel
     from dnnlib.tflib import cluster as cluster_lib  # pylint: disable=import-outside-toplevel
     try:
         cluster_cfg = cluster_lib.config_from_args_or_env(args.cluster_workers, args.task_index, args.gpus, args.cluster_timeout)
@@ -390,19 +322,16 @@ def main(argv=None):
             sys.stdout.flush()
             os._exit(0)  # the gRPC server has no clean shutdown; do not wait for its threads
         c = config_from_args(args, cluster_cfg)
-        dataset_dir = os.path.join(args.data_dir, args.dataset)
-        if not os.path.isdir(dataset_dir):
-            raise FileNotFoundError('Dataset directory not found: %s (create it with dataset_tool.py, or pass --data-dir/--dataset)' % dataset_dir)
-        config.data_dir = args.data_dir
+        from training import dataset  # pylint: disable=import-outside-toplevel
+        dataset.check_dataset(**c.dataset)  # before a run directory is made
         try:
-            run(c)
+            run(c, args.result_dir)
         finally:
             if cluster_cfg is not None:
                 cluster_lib.mark_done(cluster_cfg)  # the workers exit
-    except (ValueError, FileNotFoundError, IOError, NonFiniteLossError, NetworkPickleError, cluster_lib.ClusterError) as e:
-        print('train.py: error: %s' % e, file=sys.stderr)
-        sys.exit(1)
+    except (NonFiniteLossError, cluster_lib.ClusterError) as e:  # the run could not go on: one line, exit 1
+        cli.fail(PROG, cli.first_line(e), status=1)
 
 
 if __name__ == "__main__":
-    main()
+    cli.run_main(PROG, main)

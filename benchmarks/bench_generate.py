@@ -1,7 +1,7 @@
 """Throughput of generate.py-style image generation (not a test).
 
 Builds G_style with the paper's default feature-map counts (random weights) at each resolution and
-times generate.generate_images(): mapping, truncation, synthesis and the uint8 NHWC conversion in one
+times generation.generate_images(): mapping, truncation, synthesis and the uint8 NHWC conversion in one
 graph, run in minibatches, as `python generate.py --seeds ...` does (PNG writing timed separately).
 For comparison it also times one image per Gs.run call with float output converted in NumPy.
 
@@ -21,7 +21,8 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 import numpy as np  # noqa: E402
 
 import dnnlib.tflib as tflib  # noqa: E402
-import generate  # noqa: E402
+from dnnlib import cli  # noqa: E402
+from training import generation  # noqa: E402
 
 
 def timed(func):
@@ -46,11 +47,11 @@ def bench_resolution(resolution, num_images, minibatches):
     seeds = list(range(num_images))
     rows = []
     for minibatch in minibatches:
-        generate.generate_images(Gs, seeds[:minibatch], minibatch_size=minibatch)  # warm-up: graph and kernels
-        wall, cpu, images = timed(lambda: generate.generate_images(Gs, seeds, minibatch_size=minibatch))  # pylint: disable=cell-var-from-loop
+        generation.generate_images(Gs, seeds[:minibatch], minibatch_size=minibatch)  # warm-up: graph and kernels
+        wall, cpu, images = timed(lambda: generation.generate_images(Gs, seeds, minibatch_size=minibatch))  # pylint: disable=cell-var-from-loop
         rows.append(('generate_images, minibatch %d' % minibatch, num_images / wall, cpu / num_images))
     with tempfile.TemporaryDirectory() as tmp:
-        wall, cpu, _ = timed(lambda: [generate.save_png(image, os.path.join(tmp, 'seed%04d.png' % i)) for i, image in enumerate(images)])
+        wall, cpu, _ = timed(lambda: [generation.to_pil_image(image).save(os.path.join(tmp, 'seed%04d.png' % i)) for i, image in enumerate(images)])
         rows.append(('PNG writing only', num_images / wall, cpu / num_images))
     per_image_float(Gs, seeds[:1])
     wall, cpu, _ = timed(lambda: per_image_float(Gs, seeds))
@@ -60,15 +61,11 @@ def bench_resolution(resolution, num_images, minibatches):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--resolutions', default='32,256', help='comma-separated resolutions (default: %(default)s)')
-    parser.add_argument('--minibatches', default='1,4,8', help='comma-separated minibatch sizes (default: %(default)s)')
-    parser.add_argument('--images', type=int, default=32, help='images per measurement (default: %(default)s)')
+    parser.add_argument('--resolutions', type=cli.num_range, default='32,256', help='comma-separated resolutions (default: %(default)s)')
+    parser.add_argument('--minibatches', type=cli.num_range, default='1,4,8', help='comma-separated minibatch sizes (default: %(default)s)')
+    parser.add_argument('--images', type=cli.positive_int, default=32, help='images per measurement (default: %(default)s)')
     args = parser.parse_args()
-    try:
-        resolutions = generate.num_range(args.resolutions)
-        minibatches = generate.num_range(args.minibatches)
-    except ValueError as e:
-        parser.error(str(e))
+    resolutions, minibatches = args.resolutions, args.minibatches
 
     tflib.init_tf()
     device = 'GPU x%d' % tflib.num_physical_gpus() if tflib.num_physical_gpus() else 'CPU (%d cores)' % os.cpu_count()

@@ -31,6 +31,7 @@ import tensorflow.compat.v1 as tf  # noqa: E402
 
 import config  # noqa: E402
 import dnnlib.tflib as tflib  # noqa: E402
+from metrics import feature_networks
 from metrics import metric_base  # noqa: E402
 from metrics.frechet_inception_distance import FID  # noqa: E402
 
@@ -128,7 +129,7 @@ def build_inception_like_graph_def(path):
 
 def find_offline_inception():
     """A real Inception feature network already on disk, or None."""
-    source = metric_base.default_inception()
+    source = feature_networks.default_inception()
     if os.path.isfile(source):
         return source
     url_md5 = hashlib.md5(source.encode('utf-8')).hexdigest()
@@ -162,7 +163,7 @@ def bench_resolution(resolution, inception_src, args, work_dir):
                      allow_embedded_code=True, name='fid_bench')
         metric._dataset_args = dict(tfrecord_dir=dataset_name, shuffle_mb=0, data_dir=data_dir)  # pylint: disable=protected-access
         metric._mirror_augment = False  # pylint: disable=protected-access
-        inception = metric_base.tower_copies(metric_base.load_feature_network(inception_src, allow_embedded_code=True), args.num_gpus)
+        inception = metric_base.tower_copies(feature_networks.load_feature_network(inception_src, allow_embedded_code=True), args.num_gpus)
         cases = {}
 
         # Reals, in-graph (this project).

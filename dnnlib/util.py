@@ -25,6 +25,12 @@ import numpy as np
 # Util classes
 
 
+class UserError(Exception):
+    """A problem with the user's input (a file, an option, a run directory), not a bug: scripts report it
+    as one line `<prog>: error: <message>` with exit status 2 (dnnlib.cli.run_main). The message names the
+    file or option and says what was expected."""
+
+
 class EasyDict(dict):
     """A dict whose items can also be read and written as attributes."""
 

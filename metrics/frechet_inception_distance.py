@@ -10,6 +10,7 @@ import tensorflow.compat.v1 as tf
 import dnnlib.tflib as tflib
 from dnnlib.tflib.network import NetworkPickleError
 
+from metrics import feature_networks
 from metrics import metric_base
 from training import misc
 
@@ -64,17 +65,18 @@ class FID(metric_base.MetricBase):
     def __init__(self, num_images, minibatch_per_gpu, inception=None, allow_embedded_code=False, **kwargs):
         super().__init__(**kwargs)
         if int(num_images) < 2:
-            raise ValueError('%s: num_images must be at least 2, got %r' % (self.name, num_images))
+            raise metric_base.MetricError('%s: num_images must be at least 2, got %r' % (self.name, num_images))
         if int(minibatch_per_gpu) < 1:
-            raise ValueError('%s: minibatch_per_gpu must be >= 1, got %r' % (self.name, minibatch_per_gpu))
+            raise metric_base.MetricError('%s: minibatch_per_gpu must be >= 1, got %r' % (self.name, minibatch_per_gpu))
         self.num_images = int(num_images)
         self.minibatch_per_gpu = int(minibatch_per_gpu)
         self.inception = inception
         self.allow_embedded_code = bool(allow_embedded_code)
 
     def _evaluate(self, Gs, num_gpus):
-        inception_src = self.inception or metric_base.default_inception()
-        inception = metric_base.load_feature_network(inception_src, allow_embedded_code=self.allow_embedded_code)
+        inception_src = self.inception or feature_networks.default_inception()
+        inception = feature_networks.load_feature_network(inception_src, allow_embedded_code=self.allow_embedded_code,
+                                                          cache_dir=self._cache_dir)
         towers = metric_base.tower_copies(inception, num_gpus)  # shared by reals and fakes
         mu_real, sigma_real = self._get_real_statistics(towers, inception_src)
         mu_fake, sigma_fake = self._get_fake_statistics(Gs, towers)
@@ -84,7 +86,7 @@ class FID(metric_base.MetricBase):
         """(mu, sigma) of the reals, from the cache file when it exists."""
         num_gpus = len(inception_towers)
         key = dict(num_images=self.num_images)
-        if inception_src != metric_base.INCEPTION_URL:
+        if inception_src != feature_networks.INCEPTION_URL:
             key['inception'] = inception_src  # other feature networks give other statistics
         cache_file = self._get_cache_file_for_reals(**key)
         if os.path.isfile(cache_file):
@@ -104,7 +106,7 @@ class FID(metric_base.MetricBase):
                 raise dataset_obj.read_error(e) from e
             raise
         except tf.errors.OutOfRangeError as e:
-            raise ValueError('%s: the dataset ran out of images before %d were read (repeat=False in the dataset '
+            raise metric_base.MetricError('%s: the dataset ran out of images before %d were read (repeat=False in the dataset '
                              'arguments?)' % (self.name, self.num_images)) from e
         mu_real, sigma_real = feature_statistics(activations)
         misc.save_pkl((mu_real, sigma_real), cache_file)

@@ -13,10 +13,11 @@ import tensorflow.compat.v1 as tf
 
 import dnnlib.tflib as tflib
 
+from metrics import feature_networks
 from metrics import metric_base
 
 # The published CelebA-HQ attribute classifiers (celebahq-classifier-NN-<attribute>.pkl), by index.
-classifier_urls = metric_base.CELEBAHQ_CLASSIFIER_URLS
+classifier_urls = feature_networks.CELEBAHQ_CLASSIFIER_URLS
 
 # ----------------------------------------------------------------------------
 # Information theory on a 2x2 joint distribution (rows: SVM prediction, columns: classifier label).
@@ -108,7 +109,7 @@ class LS(metric_base.MetricBase):
                  allow_embedded_code=False, **kwargs):
         super().__init__(**kwargs)
         if not 1 <= int(num_keep) <= int(num_samples):
-            raise ValueError('%s: need 1 <= num_keep <= num_samples, got num_keep=%r, num_samples=%r'
+            raise metric_base.MetricError('%s: need 1 <= num_keep <= num_samples, got num_keep=%r, num_samples=%r'
                              % (self.name, num_keep, num_samples))
         self.num_samples = int(num_samples)
         self.num_keep = int(num_keep)
@@ -118,12 +119,13 @@ class LS(metric_base.MetricBase):
         self.allow_embedded_code = bool(allow_embedded_code)
 
     def _load_classifiers(self):
-        available = resolve_classifiers(self.classifiers or metric_base.default_celebahq_classifiers())
+        available = resolve_classifiers(self.classifiers or feature_networks.default_celebahq_classifiers())
         missing = [i for i in self.attrib_indices if i not in available]
         if missing:
-            raise ValueError('%s: no classifier for attribute index(es) %s (have %s)'
+            raise metric_base.MetricError('%s: no classifier for attribute index(es) %s (have %s)'
                              % (self.name, missing, sorted(available)))
-        return {i: metric_base.load_feature_pickle(available[i], self.allow_embedded_code, what='LS classifier')
+        return {i: feature_networks.load_feature_pickle(available[i], self.allow_embedded_code, what='LS classifier',
+                                                     cache_dir=self._cache_dir)
                 for i in self.attrib_indices}
 
     def _evaluate(self, Gs, num_gpus):

@@ -5,6 +5,7 @@ import tensorflow.compat.v1 as tf
 
 import dnnlib.tflib as tflib
 
+from metrics import feature_networks
 from metrics import metric_base
 
 # ----------------------------------------------------------------------------
@@ -110,12 +111,12 @@ class PPL(metric_base.MetricBase):
     def __init__(self, num_samples, epsilon, space, sampling, minibatch_per_gpu, crop=True, lpips=None,
                  allow_embedded_code=False, **kwargs):
         if space not in ('z', 'w'):
-            raise ValueError("PPL: space must be 'z' or 'w', got %r" % (space,))
+            raise metric_base.MetricError("PPL: space must be 'z' or 'w', got %r" % (space,))
         if sampling not in ('full', 'end'):
-            raise ValueError("PPL: sampling must be 'full' or 'end', got %r" % (sampling,))
+            raise metric_base.MetricError("PPL: sampling must be 'full' or 'end', got %r" % (sampling,))
         super().__init__(**kwargs)
         if int(num_samples) < 1 or int(minibatch_per_gpu) < 1:
-            raise ValueError('%s: num_samples and minibatch_per_gpu must be >= 1' % self.name)
+            raise metric_base.MetricError('%s: num_samples and minibatch_per_gpu must be >= 1' % self.name)
         self.num_samples = int(num_samples)
         self.epsilon = float(epsilon)
         self.space = space
@@ -127,8 +128,9 @@ class PPL(metric_base.MetricBase):
 
     def _evaluate(self, Gs, num_gpus):
         minibatch_size = num_gpus * self.minibatch_per_gpu
-        distance_measure = metric_base.load_feature_pickle(self.lpips or metric_base.default_lpips(),
-                                                           self.allow_embedded_code, what='PPL distance network')
+        distance_measure = feature_networks.load_feature_pickle(self.lpips or feature_networks.default_lpips(),
+                                                                self.allow_embedded_code, what='PPL distance network',
+                                                                cache_dir=self._cache_dir)
         distance_expr = []
         for gpu_idx in range(num_gpus):
             with tf.device(tflib.tower_device(gpu_idx)):

@@ -31,11 +31,3 @@ def tf_session():
 @pytest.fixture
 def repo_root():
     return ROOT
-
-
-def python_env():
-    """Environment for running the project's scripts as subprocesses."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    return env

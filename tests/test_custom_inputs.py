@@ -10,6 +10,7 @@ import tensorflow.compat.v1 as tf
 
 import dnnlib.tflib as tflib
 
+from tests.helpers import factory
 from tests.helpers import tiny_perceptual as tp
 
 
@@ -23,7 +24,7 @@ def all_values(net):
 
 @pytest.mark.parametrize('structure', ['fixed', None])
 def test_variable_input_equals_placeholder_input(structure):
-    G = tp.tiny_style_generator(noise_seed=1)
+    G = factory.tiny_style_generator(noise_seed=1)
     synthesis = G.components.synthesis
     kwargs = dict(randomize_noise=False) if structure is None else dict(randomize_noise=False, structure=structure)
     dlatents = random_dlatents(synthesis, 3, seed=2)
@@ -53,7 +54,7 @@ def test_variable_input_equals_placeholder_input(structure):
 
 
 def test_custom_input_graph_is_built_once_and_reads_the_variable():
-    G = tp.tiny_style_generator(noise_seed=3)
+    G = factory.tiny_style_generator(noise_seed=3)
     synthesis = G.components.synthesis
     first, second = random_dlatents(synthesis, 2, seed=4), random_dlatents(synthesis, 2, seed=5)
     dlatents_var = tf.Variable(first)
@@ -73,7 +74,7 @@ def test_custom_input_graph_is_built_once_and_reads_the_variable():
 def test_seed_style_edit_module_trains_only_its_variables():
     """The seed's create_variable_for_generator: dlatents = initial + sum_k w_k * direction_k with learnable
     w and dlatents; Adam with var_list moves only those, the generator stays bit-identical."""
-    G = tp.tiny_style_generator(noise_seed=6)
+    G = factory.tiny_style_generator(noise_seed=6)
     synthesis = G.components.synthesis
     num_layers, dlatent_size = synthesis.input_shape[1:]
     rnd = np.random.RandomState(7)
@@ -116,7 +117,7 @@ def test_custom_input_batch_size_and_minibatch_mismatches_are_clear_errors():
     """A custom input with a static batch size gives that many items in every session call: an array with
     another number of items (which would broadcast one image to all, or fail inside NumPy) or a minibatch
     smaller than the number of items is refused with the network's name and the numbers."""
-    G = tp.tiny_style_generator(noise_seed=10)
+    G = factory.tiny_style_generator(noise_seed=10)
     synthesis = G.components.synthesis
     dlatents = random_dlatents(synthesis, 3, seed=11)
     expected = synthesis.run(dlatents, randomize_noise=False)
@@ -151,7 +152,7 @@ def test_cached_custom_input_graphs_keep_their_functions_alive():
     callables alive, and a second function gets its own graph."""
     import gc
     import weakref
-    G = tp.tiny_style_generator(noise_seed=3)
+    G = factory.tiny_style_generator(noise_seed=3)
     synthesis = G.components.synthesis
     outputs = []
     for seed in (10, 11):

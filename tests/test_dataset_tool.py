@@ -21,7 +21,7 @@ import tensorflow.compat.v1 as tf
 import dnnlib.tflib as tflib
 import dataset_tool
 from training import dataset
-from conftest import ROOT, python_env
+from tests.helpers.runner import ROOT, python_env
 
 
 # ----------------------------------------------------------------------------
@@ -139,9 +139,9 @@ def smooth_images(rnd, num, channels, res):
 
 def assert_failed_cleanly(proc, out_dir, *names):
     """One-line error naming the input, no traceback, and nothing left next to the output directory."""
-    assert proc.returncode != 0
+    assert proc.returncode == 2
     assert 'Traceback' not in proc.stderr, proc.stderr
-    error_lines = [line for line in proc.stderr.splitlines() if line.startswith('Error: ')]
+    error_lines = [line for line in proc.stderr.splitlines() if line.startswith('dataset_tool.py: error: ')]
     assert len(error_lines) == 1, proc.stderr
     for name in names:
         assert name in error_lines[0], error_lines[0]
@@ -318,8 +318,8 @@ def test_existing_output_directory_is_left_alone(tmp_path, capsys):
     out.mkdir()
     (out / 'notes.txt').write_text('mine')
     proc = cli_error(capsys, 'create_from_images', out, tmp_path / 'src')
-    assert proc.returncode != 0 and 'Traceback' not in proc.stderr
-    error_lines = [line for line in proc.stderr.splitlines() if line.startswith('Error: ')]
+    assert proc.returncode == 2 and 'Traceback' not in proc.stderr
+    error_lines = [line for line in proc.stderr.splitlines() if line.startswith('dataset_tool.py: error: ')]
     assert len(error_lines) == 1 and str(out) in error_lines[0] and 'not empty' in error_lines[0], proc.stderr
     assert os.listdir(out) == ['notes.txt'] and (out / 'notes.txt').read_text() == 'mine'
     assert [f for f in os.listdir(tmp_path) if f.startswith('.')] == []

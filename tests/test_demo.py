@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import PIL.Image
 
-from tests.conftest import python_env
+from tests.helpers.runner import python_env
 
 
 def _demo(repo_root, data_dir, result_dir):

@@ -14,7 +14,7 @@ import tensorflow.compat.v1 as tf
 
 import dnnlib.tflib as tflib
 from dnnlib.tflib import cluster as cluster_lib
-from tests.conftest import python_env
+from tests.helpers.runner import python_env
 from tests.helpers import tiny_nets
 from tests.helpers.metric_fixtures import random_images, write_tfrecords
 

@@ -1,82 +1,39 @@
 """generate.py: seeds, grids, truncation, noise modes, style mixing, interpolation and GPU towers on tiny
 G_style networks with random weights; the command run as a user would, on pickles made here."""
 
+import argparse
 import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import PIL.Image
 import pytest
 
-import dnnlib.tflib as tflib
 import generate
+from dnnlib import cli
+from training import generation as gen
 from training import misc
 
-from tests.conftest import ROOT, python_env
-
-TINY_G = dict(fmap_base=128, fmap_max=32, latent_size=16, dlatent_size=16, mapping_fmaps=16, mapping_layers=2)
-
-
-def tiny_G(name='G', resolution=32, num_channels=3, noise_std=0.5, seed=0, **kwargs):
-    """A tiny G_style with random weights. Noise weights start at zero and dlatent_avg at zero, so both
-    are randomized here: noise and truncation then change the images, as in a trained network."""
-    G = tflib.Network(name, func_name='training.networks_stylegan.G_style', resolution=resolution,
-                      num_channels=num_channels, **dict(TINY_G, **kwargs))
-    rnd = np.random.RandomState(seed)
-    values = {var: rnd.normal(0, noise_std, var.shape.as_list()) for name, var in G.vars.items() if name.endswith('Noise/weight')}
-    values[G.find_var('dlatent_avg')] = rnd.normal(0, 1, G.find_var('dlatent_avg').shape.as_list())
-    tflib.set_vars(values)
-    return G
+from tests.helpers.factory import assert_same_images, read_png, save_snapshot, seed_vector, tiny_G, uint8_images
+from tests.helpers.runner import run_script
 
 
-def save_snapshot(path, resolution=32, num_channels=3, **kwargs):
-    """A (G, D, Gs) pickle as the training loop writes it; returns Gs (loaded in the test's session)."""
-    G = tiny_G('G', resolution, num_channels, **kwargs)
-    D = tflib.Network('D', func_name='training.networks_stylegan.D_basic', resolution=resolution, num_channels=num_channels,
-                      fmap_base=64, fmap_max=16)
-    Gs = G.clone('Gs')
-    misc.save_pkl((G, D, Gs), str(path))
-    return Gs
-
-
-def run_script(*args, cwd=ROOT):
-    return subprocess.run([sys.executable] + list(args), cwd=cwd, env=python_env(), capture_output=True, text=True, timeout=300)
-
-
-def uint8_images(Gs, latents, **kwargs):
-    return Gs.run(latents, None, output_transform=generate.UINT8_NHWC, **kwargs)
-
-
-def seed_vector(Gs, seed):
-    return np.random.RandomState(seed).randn(1, Gs.input_shape[1])
-
-
-def read_png(path):
-    return np.asarray(PIL.Image.open(path))
-
-
-def assert_same_images(actual, expected):
-    """Equal up to float round-off: CPU kernels may round a few values differently with another batch
-    size (e.g. 1 vs 8), which can move a rare pixel by one level. Any other image differs everywhere."""
-    actual, expected = np.asarray(actual, np.int32), np.asarray(expected, np.int32)
-    assert actual.shape == expected.shape
-    diff = np.abs(actual - expected)
-    assert diff.max() <= 1 and np.mean(diff > 0) < 1e-3, 'images differ: max %d, %d values' % (diff.max(), np.sum(diff > 0))
+def run_generate(argv):
+    """generate.py's main in this process, with the script's error handling (one line, exit status 2)."""
+    return cli.run_main('generate.py', generate.main, argv)
 
 # ----------------------------------------------------------------------------
 # Option parsing.
 
 
 def test_num_range_parses_lists_and_inclusive_ranges():
-    assert generate.num_range('0-7,42') == [0, 1, 2, 3, 4, 5, 6, 7, 42]
-    assert generate.num_range('5') == [5]
-    assert generate.num_range(' 1 - 3 , 9,1') == [1, 2, 3, 9, 1]
+    assert cli.num_range('0-7,42') == [0, 1, 2, 3, 4, 5, 6, 7, 42]
+    assert cli.num_range('5') == [5]
+    assert cli.num_range(' 1 - 3 , 9,1') == [1, 2, 3, 9, 1]
     for bad, message in [('', 'not a number'), ('a', 'not a number'), ('1,,2', 'not a number'), ('-3', 'not a number'),
                          ('7-3', 'backwards: write 3-7'), ('1.5', 'not a number')]:
-        with pytest.raises(ValueError, match=message):
-            generate.num_range(bad)
+        with pytest.raises(argparse.ArgumentTypeError, match=message):
+            cli.num_range(bad)
 
 
 @pytest.mark.parametrize('argv, message', [
@@ -94,7 +51,7 @@ def test_num_range_parses_lists_and_inclusive_ranges():
 ])
 def test_bad_options_exit_with_one_clear_line(argv, message, capsys):
     with pytest.raises(SystemExit) as exc:
-        generate.main(argv)
+        run_generate(argv)
     assert exc.value.code == 2
     err_lines = capsys.readouterr().err.strip().splitlines()
     assert err_lines[-1].startswith('generate.py: error: ')
@@ -106,9 +63,9 @@ def test_bad_options_exit_with_one_clear_line(argv, message, capsys):
 
 def test_seed_images_match_the_original_latents_and_repeat():
     G = tiny_G()
-    images = generate.generate_images(G, [3, 7, 3], minibatch_size=2)
+    images = gen.generate_images(G, [3, 7, 3], minibatch_size=2)
     assert images.shape == (3, 32, 32, 3) and images.dtype == np.uint8
-    np.testing.assert_array_equal(generate.generate_images(G, [3, 7, 3], minibatch_size=2), images)  # same seeds, same pixels
+    np.testing.assert_array_equal(gen.generate_images(G, [3, 7, 3], minibatch_size=2), images)  # same seeds, same pixels
     assert_same_images(images[0], images[2])  # the same seed in another minibatch
     assert np.any(images[0] != images[1])
     by_hand = uint8_images(G, seed_vector(G, 7), truncation_psi=1, randomize_noise=False)
@@ -117,61 +74,61 @@ def test_seed_images_match_the_original_latents_and_repeat():
 
 def test_random_noise_mode_changes_the_images():
     G = tiny_G()
-    first = generate.generate_images(G, [4], noise_mode='random')
-    second = generate.generate_images(G, [4], noise_mode='random')
-    const = generate.generate_images(G, [4], noise_mode='const')
+    first = gen.generate_images(G, [4], noise_mode='random')
+    second = gen.generate_images(G, [4], noise_mode='random')
+    const = gen.generate_images(G, [4], noise_mode='const')
     assert np.any(first != second)
-    np.testing.assert_array_equal(const, generate.generate_images(G, [4], noise_mode='const'))
+    np.testing.assert_array_equal(const, gen.generate_images(G, [4], noise_mode='const'))
 
 
 def test_truncation_psi_zero_gives_one_image_for_every_seed():
     G = tiny_G()  # 32x32: 8 style layers, all within G_style's default cutoff of 8
-    images = generate.generate_images(G, [0, 1, 2, 3], truncation_psi=0.0)
+    images = gen.generate_images(G, [0, 1, 2, 3], truncation_psi=0.0)
     for image in images[1:]:
         np.testing.assert_array_equal(image, images[0])
-    plain = generate.generate_images(G, [0, 1])
+    plain = gen.generate_images(G, [0, 1])
     assert np.any(plain[0] != plain[1])
 
     # Cutoff 2: only layers 0-1 are truncated; the images differ again, and the numpy truncation used by
     # style mixing and interpolation gives the same pixels as the network's own.
-    partial = generate.generate_images(G, [0, 1], truncation_psi=0.0, truncation_cutoff=2)
+    partial = gen.generate_images(G, [0, 1], truncation_psi=0.0, truncation_cutoff=2)
     assert np.any(partial[0] != partial[1])
-    dlatents = generate.seed_dlatents(G, [0, 1], truncation_psi=0.0, truncation_cutoff=2)
+    dlatents = gen.seed_dlatents(G, [0, 1], truncation_psi=0.0, truncation_cutoff=2)
     raw = G.components.mapping.run(np.concatenate([seed_vector(G, 0), seed_vector(G, 1)]), None)
     np.testing.assert_array_equal(dlatents[:, :2], np.broadcast_to(G.get_var('dlatent_avg'), (2, 2, 16)))
     np.testing.assert_allclose(dlatents[:, 2:], raw[:, 2:], atol=1e-6)  # avg + (w - avg) * 1, as in the graph
-    assert_same_images(generate.synthesize(G, dlatents), partial)
+    assert_same_images(gen.synthesize(G, dlatents), partial)
 
 
 def test_two_gpu_towers_give_the_same_images_with_an_odd_count():
     G = tiny_G()
-    one = generate.generate_images(G, [0, 1, 2, 3, 4], minibatch_size=2, num_gpus=1)
-    two = generate.generate_images(G, [0, 1, 2, 3, 4], minibatch_size=4, num_gpus=2)  # 2 per tower; last one padded
+    one = gen.generate_images(G, [0, 1, 2, 3, 4], minibatch_size=2, num_gpus=1)
+    two = gen.generate_images(G, [0, 1, 2, 3, 4], minibatch_size=4, num_gpus=2)  # 2 per tower; last one padded
     assert two.shape == one.shape
     np.testing.assert_array_equal(one, two)
 
 
 def test_conditional_network_uses_the_class():
     G = tiny_G(label_size=3)
-    class1 = generate.generate_images(G, [5, 5], class_idx=1)
-    class2 = generate.generate_images(G, [5], class_idx=2)
+    class1 = gen.generate_images(G, [5, 5], class_idx=1)
+    class2 = gen.generate_images(G, [5], class_idx=2)
     assert np.any(class1[0] != class2[0])
     by_hand = G.run(seed_vector(G, 5), np.array([[0, 1, 0]], np.float32), truncation_psi=1, randomize_noise=False,
-                    output_transform=generate.UINT8_NHWC)
+                    output_transform=gen.UINT8_NHWC)
     assert_same_images(class1[1], by_hand[0])
-    with pytest.raises(generate.GenerateError, match='--class 3: the network has 3 classes'):
-        generate.generate_images(G, [5], class_idx=3)
+    with pytest.raises(gen.GenerateError, match='--class 3: the network has 3 classes'):
+        gen.generate_images(G, [5], class_idx=3)
 
 
 
 def test_class_all_generates_each_seed_once_per_class():
     G = tiny_G(label_size=3)
-    images = generate.generate_class_images(G, [5, 7])
+    images = gen.generate_class_images(G, [5, 7])
     assert images.shape == (3, 2, 32, 32, 3)
     for class_idx in range(3):
-        assert_same_images(images[class_idx], generate.generate_images(G, [5, 7], class_idx=class_idx))
-    with pytest.raises(generate.GenerateError, match='--class all: the network is not conditional'):
-        generate.generate_class_images(tiny_G(), [5])
+        assert_same_images(images[class_idx], gen.generate_images(G, [5, 7], class_idx=class_idx))
+    with pytest.raises(gen.GenerateError, match='--class all: the network is not conditional'):
+        gen.generate_class_images(tiny_G(), [5])
 
 # ----------------------------------------------------------------------------
 # Style mixing: layers from the column seeds, everything else from the row seeds.
@@ -185,7 +142,7 @@ def test_style_mix_takes_the_chosen_layers_from_the_column_source(monkeypatch):
     monkeypatch.setattr(synthesis, 'run', lambda dlatents, **kwargs: calls.append(np.array(dlatents)) or original_run(dlatents, **kwargs))
 
     row_seeds, col_seeds, layers = [10, 11], [20, 21, 22], [0, 1, 2, 3]
-    col_images, row_images, cells = generate.style_mix_images(G, row_seeds, col_seeds, layers, minibatch_size=4)
+    col_images, row_images, cells = gen.style_mix_images(G, row_seeds, col_seeds, layers, minibatch_size=4)
     assert col_images.shape == (3, 32, 32, 3) and row_images.shape == (2, 32, 32, 3) and cells.shape == (2, 3, 32, 32, 3)
 
     # By hand: W of every seed from the mapping network, then the mix for every cell.
@@ -202,11 +159,11 @@ def test_style_mix_takes_the_chosen_layers_from_the_column_source(monkeypatch):
             cell_w = fed[5 + r * 3 + c]
             np.testing.assert_array_equal(cell_w[:4], w_col[col_seed][:4])  # coarse layers 0-3: column source
             np.testing.assert_array_equal(cell_w[4:], w_row[row_seed][4:])  # layers 4-7: row source
-            expected = synthesis.run(cell_w[np.newaxis], randomize_noise=False, output_transform=generate.UINT8_NHWC)
+            expected = synthesis.run(cell_w[np.newaxis], randomize_noise=False, output_transform=gen.UINT8_NHWC)
             assert_same_images(cells[r, c], expected[0])
             assert np.any(cells[r, c] != col_images[c]) and np.any(cells[r, c] != row_images[r])
 
-    canvas = np.asarray(generate.style_mix_canvas(col_images, row_images, cells))
+    canvas = np.asarray(gen.style_mix_canvas(col_images, row_images, cells))
     assert canvas.shape == (3 * 32, 4 * 32, 3)
     assert np.all(canvas[:32, :32] == 255)  # white corner
     np.testing.assert_array_equal(canvas[:32, 64:96], col_images[1])  # column sources along the top
@@ -216,8 +173,8 @@ def test_style_mix_takes_the_chosen_layers_from_the_column_source(monkeypatch):
 
 def test_style_layers_beyond_the_network_are_a_clear_error():
     G = tiny_G()
-    with pytest.raises(generate.GenerateError, match='--style-layers: layer 8 does not exist; this network has 8 style layers'):
-        generate.style_mix_images(G, [1], [2], list(range(8, 18)))
+    with pytest.raises(gen.GenerateError, match='--style-layers: layer 8 does not exist; this network has 8 style layers'):
+        gen.style_mix_images(G, [1], [2], list(range(8, 18)))
 
 # ----------------------------------------------------------------------------
 # Interpolation.
@@ -225,16 +182,16 @@ def test_style_layers_beyond_the_network_are_a_clear_error():
 
 def test_interpolation_runs_from_seed_a_to_seed_b():
     G = tiny_G()
-    ends = generate.generate_images(G, [3, 9])
-    frames = generate.interpolation_images(G, 3, 9, 5, space='w')
+    ends = gen.generate_images(G, [3, 9])
+    frames = gen.interpolation_images(G, 3, 9, 5, space='w')
     assert frames.shape == (5, 32, 32, 3)
     assert_same_images(frames[0], ends[0])
     assert_same_images(frames[-1], ends[1])  # w_a + (w_b - w_a) * 1 is w_b up to rounding
     assert all(np.any(frames[i] != frames[i + 1]) for i in range(4))
-    z_frames = generate.interpolation_images(G, 3, 9, 3, space='z')
+    z_frames = gen.interpolation_images(G, 3, 9, 3, space='z')
     assert_same_images(z_frames[0], ends[0])
     assert_same_images(z_frames[-1], ends[1])
-    z_mid = generate.slerp(np.array([1.0, 0.0]), np.array([0.0, 2.0]), np.array([0.5]))
+    z_mid = gen.slerp(np.array([1.0, 0.0]), np.array([0.0, 2.0]), np.array([0.5]))
     np.testing.assert_allclose(z_mid, [[1.5 * np.sqrt(0.5), 1.5 * np.sqrt(0.5)]])
 
 
@@ -243,22 +200,22 @@ def test_cli_modes_write_what_they_print(tmp_path, capsys):
     network = str(tmp_path / 'net.pkl')
     misc.save_pkl((G, G, G), network)  # only Gs is used: the same network thrice loads faster
     outdir = tmp_path / 'out'
-    generate.main(['--network', network, '--seeds', '5,2-3', '--trunc', '0.5', '--outdir', str(outdir)])
-    generate.main(['--network', network, '--style-mix', '1,2', '--style-mix-cols', '3,4,5', '--style-layers', '4-7', '--outdir', str(outdir)])
-    generate.main(['--network', network, '--interpolate', '1', '2', '--frames', '3', '--frames-dir', str(tmp_path / 'frames')])
+    run_generate(['--network', network, '--seeds', '5,2-3', '--trunc', '0.5', '--outdir', str(outdir)])
+    run_generate(['--network', network, '--style-mix', '1,2', '--style-mix-cols', '3,4,5', '--style-layers', '4-7', '--outdir', str(outdir)])
+    run_generate(['--network', network, '--interpolate', '1', '2', '--frames', '3', '--frames-dir', str(tmp_path / 'frames')])
     printed = capsys.readouterr().out.split()
     seed_pngs = [str(outdir / name) for name in ('seed0005.png', 'seed0002.png', 'seed0003.png')]
     frames = [str(tmp_path / 'frames' / ('frame%04d.png' % i)) for i in range(3)]
     assert printed == seed_pngs + [str(outdir / 'style-mix.png')] + frames
     assert sorted(os.listdir(outdir)) == ['seed0002.png', 'seed0003.png', 'seed0005.png', 'style-mix.png']
-    expected = generate.generate_images(G, [5, 2], truncation_psi=0.5)
+    expected = gen.generate_images(G, [5, 2], truncation_psi=0.5)
     assert_same_images(read_png(seed_pngs[0]), expected[0])
     assert_same_images(read_png(seed_pngs[1]), expected[1])
     assert PIL.Image.open(printed[3]).size == (4 * 32, 3 * 32)
-    assert_same_images(read_png(frames[0]), generate.generate_images(G, [1])[0])
+    assert_same_images(read_png(frames[0]), gen.generate_images(G, [1])[0])
     assert all(PIL.Image.open(path).size == (32, 32) for path in frames)
 
-    strip = generate.image_grid(generate.interpolation_images(G, 1, 2, 4), cols=4)
+    strip = gen.image_grid(gen.interpolation_images(G, 1, 2, 4), cols=4)
     assert strip.shape == (32, 4 * 32, 3)
 
 
@@ -266,12 +223,12 @@ def test_cli_truncation_cutoff_strip_z_space_and_towers(tmp_path, capsys, monkey
     G = tiny_G()
     network = str(tmp_path / 'net.pkl')
     # Loading is tested above; here main() gets G itself (its run() graphs are reused between the calls).
-    monkeypatch.setattr(generate, 'load_generator', lambda path: G if path == network else pytest.fail(path))
+    monkeypatch.setattr(misc, 'load_generator', lambda path: G if path == network else pytest.fail(path))
     out = tmp_path / 'out'
 
     # --trunc with --trunc-cutoff: the network's own truncation of the first 2 layers only.
-    generate.main(['--network', network, '--seeds', '4', '--trunc', '0.5', '--trunc-cutoff', '2', '--outdir', str(out / 'cut')])
-    generate.main(['--network', network, '--seeds', '4', '--trunc', '0.5', '--outdir', str(out / 'nocut')])
+    run_generate(['--network', network, '--seeds', '4', '--trunc', '0.5', '--trunc-cutoff', '2', '--outdir', str(out / 'cut')])
+    run_generate(['--network', network, '--seeds', '4', '--trunc', '0.5', '--outdir', str(out / 'nocut')])
     assert capsys.readouterr().out.split() == [str(out / 'cut' / 'seed0004.png'), str(out / 'nocut' / 'seed0004.png')]
     cut, nocut = read_png(str(out / 'cut' / 'seed0004.png')), read_png(str(out / 'nocut' / 'seed0004.png'))
     by_hand = uint8_images(G, seed_vector(G, 4), truncation_psi=0.5, truncation_cutoff=2, randomize_noise=False)
@@ -280,15 +237,15 @@ def test_cli_truncation_cutoff_strip_z_space_and_towers(tmp_path, capsys, monkey
     assert np.mean(cut != nocut) > 0.1  # the cutoff is passed on, not ignored
 
     # --interpolate without --frames-dir: one strip of all frames, in W (default) or spherically in Z.
-    generate.main(['--network', network, '--interpolate', '1', '2', '--frames', '3', '--outdir', str(out / 'w')])
-    generate.main(['--network', network, '--interpolate', '1', '2', '--frames', '3', '--space', 'z', '--outdir', str(out / 'z')])
+    run_generate(['--network', network, '--interpolate', '1', '2', '--frames', '3', '--outdir', str(out / 'w')])
+    run_generate(['--network', network, '--interpolate', '1', '2', '--frames', '3', '--space', 'z', '--outdir', str(out / 'z')])
     strips = [str(out / space / 'interp-seed0001-0002.png') for space in ('w', 'z')]
     assert capsys.readouterr().out.split() == strips
     assert os.listdir(str(out / 'w')) == ['interp-seed0001-0002.png'] and os.listdir(str(out / 'z')) == ['interp-seed0001-0002.png']
     for path, space in zip(strips, ('w', 'z')):
         strip = read_png(path)
         assert strip.shape == (32, 3 * 32, 3)
-        frames = generate.interpolation_images(G, 1, 2, 3, space=space)
+        frames = gen.interpolation_images(G, 1, 2, 3, space=space)
         for i in range(3):
             assert_same_images(strip[:, i * 32:(i + 1) * 32], frames[i])
     w_strip, z_strip = read_png(strips[0]), read_png(strips[1])
@@ -296,8 +253,8 @@ def test_cli_truncation_cutoff_strip_z_space_and_towers(tmp_path, capsys, monkey
     assert np.mean(z_strip[:, 32:64] != w_strip[:, 32:64]) > 0.1  # ... another path between them
 
     # --gpus 2 --minibatch 4 (2 per tower, an odd count padded) gives the same pixels as one tower of 2.
-    generate.main(['--network', network, '--seeds', '0-4', '--gpus', '2', '--minibatch', '4', '--outdir', str(out / 'two')])
-    generate.main(['--network', network, '--seeds', '0-4', '--gpus', '1', '--minibatch', '2', '--outdir', str(out / 'one')])
+    run_generate(['--network', network, '--seeds', '0-4', '--gpus', '2', '--minibatch', '4', '--outdir', str(out / 'two')])
+    run_generate(['--network', network, '--seeds', '0-4', '--gpus', '1', '--minibatch', '2', '--outdir', str(out / 'one')])
     names = ['seed%04d.png' % seed for seed in range(5)]
     assert capsys.readouterr().out.split() == [str(out / d / n) for d in ('two', 'one') for n in names]
     for name in names:
@@ -311,15 +268,18 @@ def test_cli_unusable_network_is_a_one_line_error(tmp_path, capsys):
     misc.save_pkl((G, G, G), str(tmp_path / 'good.pkl'))
     with open(str(tmp_path / 'good.pkl'), 'rb') as f:
         (tmp_path / 'truncated.pkl').write_bytes(f.read()[:5000])
-    for network, message in [(tmp_path / 'missing.pkl', 'cannot load --network .*missing.pkl: No such network pickle'),
-                             (tmp_path / 'truncated.pkl', 'cannot load --network .*truncated.pkl: Corrupt or truncated network pickle'),
-                             (tmp_path / 'dict.pkl', 'dict.pkl holds dict, not a \\(G, D, Gs\\) snapshot')]:
+    for network, message in [(tmp_path / 'missing.pkl', 'missing.pkl: no such file'),
+                             (tmp_path / 'truncated.pkl', 'truncated.pkl: Corrupt or truncated network pickle'),
+                             (tmp_path / 'dict.pkl', 'dict.pkl: holds a dict, a \\(G, D, Gs\\) snapshot or a single generator network is needed')]:
+        capsys.readouterr()
         with pytest.raises(SystemExit) as exc:
-            generate.main(['--network', str(network), '--seeds', '0'])
-        assert exc.value.code != 0
-        assert re.search(message, str(exc.value.code)) and '%s: %s' % (network, network) not in str(exc.value.code)
-    with pytest.raises(generate.GenerateError, match='--class 0: the network is not conditional'):
-        generate.generate_images(G, [0], class_idx=0)
+            run_generate(['--network', str(network), '--seeds', '0'])
+        assert exc.value.code == 2
+        err_lines = capsys.readouterr().err.strip().splitlines()
+        assert len(err_lines) == 1 and err_lines[0].startswith('generate.py: error: ')
+        assert re.search(message, err_lines[0]) and '%s: %s' % (network, network) not in err_lines[0], err_lines
+    with pytest.raises(gen.GenerateError, match='--class 0: the network is not conditional'):
+        gen.generate_images(G, [0], class_idx=0)
 
 # ----------------------------------------------------------------------------
 # The command as the demo calls it, in a subprocess.
@@ -353,5 +313,5 @@ def test_demo_class_rows_grid_in_a_subprocess(tmp_path):
     assert grid.shape == (10 * 32, 12 * 32)  # one row per class, one column per seed
     labels = np.zeros([1, 10], np.float32)
     labels[0, 7] = 1
-    expected = Gs.run(seed_vector(Gs, 4), labels, truncation_psi=1, randomize_noise=False, output_transform=generate.UINT8_NHWC)
+    expected = Gs.run(seed_vector(Gs, 4), labels, truncation_psi=1, randomize_noise=False, output_transform=gen.UINT8_NHWC)
     assert_same_images(grid[7 * 32:8 * 32, 4 * 32:5 * 32], expected[0, :, :, 0])

@@ -8,16 +8,20 @@ import PIL.Image
 import pytest
 
 import dnnlib.tflib as tflib
-import generate
-import generate_figures as gf
-from generate import UINT8_NHWC
+import generate_figures
+from dnnlib import cli
+from training import figures as gf
+from training import generation as gen
 from training import misc
+from training.generation import UINT8_NHWC
 
-from tests.test_generate import assert_same_images, run_script, seed_vector, tiny_G
+from tests.helpers.factory import assert_same_images, read_png, seed_vector, tiny_G
+from tests.helpers.runner import run_script
 
 
-def read_png(path):
-    return np.asarray(PIL.Image.open(path))
+def run_figures(argv):
+    """generate_figures.py's main in this process, with the script's error handling."""
+    return cli.run_main('generate_figures.py', generate_figures.main, argv)
 
 
 # The expected images below are computed in minibatches of 8 like the figures' own (CPU kernels may
@@ -34,7 +38,7 @@ def synthesize(Gs, dlatents):
 def noise_vars(Gs):
     """The stored noise inputs of G_synthesis in layer order."""
     synthesis_vars = Gs.components.synthesis.vars
-    return [synthesis_vars['noise%d' % layer] for layer in range(generate.num_style_layers(Gs))]
+    return [synthesis_vars['noise%d' % layer] for layer in range(gen.num_style_layers(Gs))]
 
 # ----------------------------------------------------------------------------
 # Scaling rules.
@@ -235,17 +239,17 @@ def test_command_draws_the_chosen_figures_of_a_grayscale_snapshot(tmp_path):
 def test_command_network_choice_and_errors(tmp_path, capsys):
     G = tiny_G()
     misc.save_pkl((G, G, G), str(tmp_path / 'net.pkl'))
-    gf.main(['--figures', '11', '--cars', str(tmp_path / 'net.pkl'), '--network', str(tmp_path / 'missing.pkl'),
+    run_figures(['--figures', '11', '--cars', str(tmp_path / 'net.pkl'), '--network', str(tmp_path / 'missing.pkl'),
              '--outdir', str(tmp_path), '--noise-mode', 'const'])
     assert capsys.readouterr().out.split() == [str(tmp_path / 'figure11-uncurated-cars.png')]
     assert PIL.Image.open(str(tmp_path / 'figure11-uncurated-cars.png')).size == (72, 96)
 
     with pytest.raises(SystemExit) as exc:
-        gf.main(['--figures', '2', '--network', str(tmp_path / 'missing.pkl'), '--outdir', str(tmp_path)])
-    assert exc.value.code == 'generate_figures.py: error: cannot load --network %s: No such network pickle: %s' % (
-        tmp_path / 'missing.pkl', tmp_path / 'missing.pkl')
+        run_figures(['--figures', '2', '--network', str(tmp_path / 'missing.pkl'), '--outdir', str(tmp_path)])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines() == ['generate_figures.py: error: %s: no such file' % (tmp_path / 'missing.pkl')]
     with pytest.raises(SystemExit) as exc:
-        gf.main(['--figures', '2,7'])
+        run_figures(['--figures', '2,7'])
     assert exc.value.code == 2
     assert capsys.readouterr().err.strip().splitlines()[-1] == \
         "generate_figures.py: error: argument --figures: there is no figure 7; choose from 2,3,4,5,8,10,11,12"
@@ -262,20 +266,20 @@ FIGURE_NETWORKS = {2: 'ffhq', 3: 'ffhq', 4: 'ffhq', 5: 'ffhq', 8: 'ffhq', 10: 'b
 
 
 def test_default_networks_are_the_published_pickles_and_flags_override_them(tmp_path, monkeypatch):
-    assert (gf.url_ffhq, gf.url_bedrooms, gf.url_cars, gf.url_cats) == \
+    assert (generate_figures.url_ffhq, generate_figures.url_bedrooms, generate_figures.url_cars, generate_figures.url_cats) == \
         (PUBLISHED['ffhq'], PUBLISHED['bedrooms'], PUBLISHED['cars'], PUBLISHED['cats'])
     assert {number: entry[0] for number, entry in gf.FIGURES.items()} == FIGURE_NETWORKS
+    assert tuple(gf.FIGURES) == generate_figures.FIGURE_NUMBERS  # what --help lists without importing TensorFlow
 
     # Nothing is downloaded or drawn: loads and draws are recorded.
     loads, draws = [], []
-    monkeypatch.setattr(generate, 'load_generator', lambda network: loads.append(network) or ('Gs of', network))
+    monkeypatch.setattr(misc, 'load_generator', lambda network: loads.append(network) or ('Gs of', network))
     for number, (key, file_name, _) in list(gf.FIGURES.items()):
-        monkeypatch.setitem(gf.FIGURES, number, (key, file_name, lambda png, Gs, randomize_noise: draws.append((png, Gs))))
+        monkeypatch.setitem(gf.FIGURES, number, (key, file_name, lambda png, Gs, randomize_noise, minibatch_size: draws.append((png, Gs))))
 
     def run(*argv):
-        monkeypatch.setattr(gf, '_Gs_cache', {})
         del loads[:], draws[:]
-        gf.main(list(argv) + ['--outdir', str(tmp_path)])
+        run_figures(list(argv) + ['--outdir', str(tmp_path)])
         assert [png for png, _ in draws] == [str(tmp_path / gf.FIGURES[n][1]) for n in FIGURE_NETWORKS]
         assert sorted(loads) == sorted(set(loads))  # each pickle loaded once
         return {number: Gs[1] for number, (_, Gs) in zip(FIGURE_NETWORKS, draws)}

@@ -13,6 +13,7 @@ import tensorflow.compat.v1 as tf
 
 import config
 from dnnlib.tflib.network import NetworkPickleError
+from metrics import feature_networks
 from metrics import metric_base
 from metrics.frechet_inception_distance import FID, frechet_distance
 from training import misc
@@ -194,20 +195,20 @@ def test_fid_with_frozen_graph_def(fid_env, tmp_path):
 
 def test_frozen_graph_with_slim_mul_input(tmp_path):
     graph_pb = mf.save_inception_like_graph(str(tmp_path / 'inception_slim.pb'), style='slim')
-    net = metric_base.load_feature_network(graph_pb)
-    assert isinstance(net, metric_base.FrozenGraphNetwork) and net.input_name == 'Mul:0'
+    net = feature_networks.load_feature_network(graph_pb)
+    assert isinstance(net, feature_networks.FrozenGraphNetwork) and net.input_name == 'Mul:0'
     images = mf.random_images(5, resolution=32, seed=4)
     features = tf.get_default_session().run(net.get_output_for(tf.constant(images)))
     assert features.shape == (5, 6) and net.output_shape == [None, 6]
     np.testing.assert_allclose(features, mf.reference_graph_features(graph_pb, images, 'Mul:0'), rtol=1e-4, atol=1e-5)
     with open(graph_pb, 'rb') as f:  # downloaded graphs are named after their URL: still a valid scope
-        from_url = metric_base.FrozenGraphNetwork(f.read(), source='https://drive.google.com/uc?id=1a-B_c')
+        from_url = feature_networks.FrozenGraphNetwork(f.read(), source='https://drive.google.com/uc?id=1a-B_c')
     np.testing.assert_allclose(tf.get_default_session().run(from_url.get_output_for(tf.constant(images))), features, rtol=1e-6)
 
 
 def test_frozen_graph_grayscale_and_bad_files(tmp_path):
     graph_pb = mf.save_inception_like_graph(str(tmp_path / 'g.pb'))
-    net = metric_base.load_feature_network(graph_pb)
+    net = feature_networks.load_feature_network(graph_pb)
     gray = mf.random_images(3, channels=1, seed=5)
     features = tf.get_default_session().run(net.get_output_for(tf.constant(gray)))
     np.testing.assert_allclose(features, mf.reference_graph_features(graph_pb, np.repeat(gray, 3, axis=1)), rtol=1e-4, atol=1e-5)
@@ -215,18 +216,18 @@ def test_frozen_graph_grayscale_and_bad_files(tmp_path):
     junk = tmp_path / 'junk.pb'
     junk.write_bytes(b'\x01\x02 definitely not a graph')
     with pytest.raises(ValueError, match='junk.pb'):
-        metric_base.load_feature_network(str(junk))
-    with pytest.raises(FileNotFoundError, match='missing.pkl'):
-        metric_base.load_feature_network(str(tmp_path / 'missing.pkl'))
+        feature_networks.load_feature_network(str(junk))
+    with pytest.raises(NetworkPickleError, match='missing.pkl: no such file'):
+        feature_networks.load_feature_network(str(tmp_path / 'missing.pkl'))
     with pytest.raises(ValueError, match='the LS classifier must be a network pickle'):
-        metric_base.load_feature_pickle(graph_pb, what='LS classifier')
+        feature_networks.load_feature_pickle(graph_pb, what='LS classifier')
 
 
 def test_feature_pickle_embedded_code_needs_explicit_permission(tmp_path):
     feature_pkl, _ = mf.save_feature_pkl(str(tmp_path / 'features.pkl'), metric_nets.stub_features)
     with pytest.raises(NetworkPickleError, match='allow_embedded_code=True'):
-        metric_base.load_feature_network(feature_pkl)
-    net = metric_base.load_feature_network(feature_pkl, allow_embedded_code=True)
+        feature_networks.load_feature_network(feature_pkl)
+    net = feature_networks.load_feature_network(feature_pkl, allow_embedded_code=True)
     assert net.output_shape == [None, 8]
     assert metric_base.fid50k.allow_embedded_code is True
 

@@ -250,7 +250,7 @@ def test_parse_legacy_config_txt_and_load_dataset(results, class_dataset):
     assert mirror is True and dset.label_size == 10 and dset.shape == [3, 8, 8]
 
     (results / '00012-sgan-c' / 'config.txt').write_text(lines[3] + '\n')
-    with pytest.raises(ValueError, match='Cannot parse'):
+    with pytest.raises(ValueError, match='cannot parse'):
         misc.parse_config_for_previous_run(12)
-    with pytest.raises(IOError, match='neither config.txt nor submit_config.pkl'):
+    with pytest.raises(ValueError, match='has no training_options.json, config.txt or submit_config.pkl'):
         misc.parse_config_for_previous_run(1)

@@ -7,7 +7,7 @@ import tensorflow.compat.v1 as tf
 
 import dnnlib.tflib as tflib
 from training import networks_progan as npg
-from tests.test_networks_stylegan import np_conv2d, np_downscale2d, np_lrelu, np_pixel_norm, np_upscale2d
+from tests.helpers.np_reference import np_conv2d, np_downscale2d, np_lrelu, np_pixel_norm, np_upscale2d
 
 TINY = dict(num_channels=3, resolution=16, fmap_base=64, fmap_max=16)
 

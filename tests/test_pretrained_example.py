@@ -6,10 +6,12 @@ import pytest
 
 import dnnlib.tflib as tflib
 import pretrained_example
-from generate import UINT8_NHWC
+from dnnlib import cli
 from training import misc
+from training.generation import UINT8_NHWC
 
-from tests.test_generate import assert_same_images, run_script, tiny_G
+from tests.helpers.factory import assert_same_images, tiny_G
+from tests.helpers.runner import run_script
 
 
 def test_example_writes_the_seed5_image_of_a_local_snapshot(tmp_path):
@@ -39,14 +41,26 @@ def test_defaults_are_the_published_ffhq_pickle_and_results_dir():
     assert args.out == 'results/example.png'
 
 
-def test_unusable_network_is_a_one_line_error(tmp_path):
-    missing = tmp_path / 'missing.pkl'
-    with pytest.raises(SystemExit) as exc:  # sys.exit(message): the message alone on stderr, exit code 1
-        pretrained_example.main(['--network', str(missing), '--out', str(tmp_path / 'x.png')])
-    assert exc.value.code == 'pretrained_example.py: error: cannot load --network %s: No such network pickle: %s' % (missing, missing)
+def test_unusable_network_is_a_one_line_error(tmp_path, capsys):
+    def run(*argv):
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exc:
+            cli.run_main('pretrained_example.py', pretrained_example.main, list(argv))
+        assert exc.value.code == 2
+        return capsys.readouterr().err.strip().splitlines()
 
-    misc.save_pkl(tiny_G(), str(tmp_path / 'single.pkl'))
-    with pytest.raises(SystemExit) as exc:
-        pretrained_example.main(['--network', str(tmp_path / 'single.pkl'), '--out', str(tmp_path / 'x.png')])
-    assert exc.value.code == 'pretrained_example.py: error: --network %s is not a (G, D, Gs) network snapshot' % (tmp_path / 'single.pkl')
+    missing = tmp_path / 'missing.pkl'
+    assert run('--network', str(missing), '--out', str(tmp_path / 'x.png')) == \
+        ['pretrained_example.py: error: %s: no such file' % missing]
+    misc.save_pkl({'G': 1}, str(tmp_path / 'dict.pkl'))
+    assert run('--network', str(tmp_path / 'dict.pkl'), '--out', str(tmp_path / 'x.png')) == \
+        ['pretrained_example.py: error: %s: holds a dict, a (G, D, Gs) snapshot or a single generator network is needed'
+         % (tmp_path / 'dict.pkl')]
     assert not (tmp_path / 'x.png').exists()
+
+    # A pickle of Gs alone is accepted as everywhere else; an output name without an image extension is not.
+    misc.save_pkl(tiny_G(), str(tmp_path / 'single.pkl'))
+    lines = run('--network', str(tmp_path / 'single.pkl'), '--out', str(tmp_path / 'x.txt'))
+    assert lines[-1] == 'pretrained_example.py: error: --out %s: unknown image file extension (use .png or .jpg)' % (tmp_path / 'x.txt')
+    cli.run_main('pretrained_example.py', pretrained_example.main, ['--network', str(tmp_path / 'single.pkl'), '--out', str(tmp_path / 'x.png')])
+    assert PIL.Image.open(str(tmp_path / 'x.png')).size == (32, 32)

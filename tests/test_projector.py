@@ -6,8 +6,6 @@ files it prints and fails on bad input with one line."""
 
 import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import PIL.Image
@@ -15,12 +13,14 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import dnnlib.tflib as tflib
+from dnnlib import cli
 from dnnlib.tflib.network import NetworkPickleError
 from training import latent_editing as le
 from training import misc
 from training import projector as pj
 
-from tests.conftest import ROOT, python_env
+from tests.helpers import factory
+from tests.helpers import runner
 from tests.helpers import tiny_perceptual as tp
 
 
@@ -101,7 +101,7 @@ def test_downscale_and_resize():
 def test_perceptual_and_pixel_losses_use_the_lpips_convention():
     """Distance network: get_output_for(img0, img1) of NCHW images in [0, 255], downsampled to at most
     perceptual_size; feature network: mean squared difference of the features."""
-    G = tp.tiny_style_generator(resolution=32, noise_seed=0)
+    G = factory.tiny_style_generator(resolution=32, noise_seed=0)
     lpips = tflib.Network('lpips', func_name=tp.tiny_lpips)
     features = tflib.Network('features', func_name=tp.tiny_features)
     _dlatents, targets = generated_targets(G, 2, seed=1)
@@ -130,7 +130,7 @@ def test_perceptual_and_pixel_losses_use_the_lpips_convention():
 
 
 def test_projection_reaches_known_dlatents_image_and_keeps_generator():
-    G = tp.tiny_style_generator(noise_seed=2)
+    G = factory.tiny_style_generator(noise_seed=2)
     lpips = tflib.Network('lpips', func_name=tp.tiny_lpips)
     _dlatents, targets = generated_targets(G, 2, seed=3)
     G_before, lpips_before = all_values(G), all_values(lpips)
@@ -159,7 +159,7 @@ def test_projection_reaches_known_dlatents_image_and_keeps_generator():
 
 
 def test_projection_with_noise_optimisation_keeps_generator():
-    G = tp.tiny_style_generator(noise_seed=4)
+    G = factory.tiny_style_generator(noise_seed=4)
     lpips = tflib.Network('lpips', func_name=tp.tiny_lpips)
     _dlatents, targets = generated_targets(G, 2, seed=5)
     G_before = all_values(G)
@@ -195,7 +195,7 @@ def test_projection_with_noise_optimisation_keeps_generator():
 def test_perceptual_pickle_with_embedded_code(tmp_path):
     path = str(tmp_path / 'tiny_lpips.pkl')
     tp.save_pickle(path)
-    G = tp.tiny_style_generator()
+    G = factory.tiny_style_generator()
     proj = pj.Projector(num_steps=2, perceptual_network=path, dlatent_avg_samples=50)
     proj.set_network(G)
     proj.start(np.zeros([1, 3, 64, 48], np.float32))  # any size: resized to 16x16
@@ -206,7 +206,7 @@ def test_perceptual_pickle_with_embedded_code(tmp_path):
 
 
 def test_projector_input_errors():
-    G = tp.tiny_style_generator()
+    G = factory.tiny_style_generator()
     with pytest.raises(ValueError, match='nothing to optimise'):
         pj.Projector(perceptual_weight=0, pixel_weight=0)
     with pytest.raises(ValueError, match='num_steps'):
@@ -234,8 +234,7 @@ def test_projector_input_errors():
 
 
 def run_script(args):
-    return subprocess.run([sys.executable, 'project_images.py'] + args, cwd=ROOT, env=python_env(),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=300)
+    return runner.run_script('project_images.py', *args)
 
 
 @pytest.fixture(scope='module')
@@ -245,7 +244,7 @@ def built_files(tmp_path_factory):
     so that it is cropped and resized)."""
     base = tmp_path_factory.mktemp('projector_files')
     with tf.Graph().as_default(), tflib.create_session().as_default():
-        G = tp.tiny_style_generator(noise_seed=6)
+        G = factory.tiny_style_generator(noise_seed=6)
         misc.save_pkl((G, G, G), str(base / 'G.pkl'))
         tp.save_pickle(str(base / 'lpips.pkl'))
         _dlatents, targets = generated_targets(G, 2, seed=7)
@@ -303,8 +302,8 @@ def test_project_images_bad_input_exits_with_one_line(files):
     outdir = str(files['tmp'] / 'out')
     result = run_script(['--network', files['lpips'], files['images'], '--perceptual-network', files['lpips'],
                          '--outdir', outdir])
-    assert result.returncode != 0
-    assert result.stderr.strip().splitlines()[-1].startswith('project_images.py: error: cannot load --network ' + files['lpips'])
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith('project_images.py: error: %s: Network \'tiny_lpips\' uses the unknown build function' % files['lpips'])
     assert 'Traceback' not in result.stderr
     assert not os.path.exists(outdir)
 
@@ -326,7 +325,7 @@ def test_project_images_bad_input_messages(files, case, capsys):
         (files['tmp'] / 'images' / 'broken.png').write_bytes(b'not a png')
         needle = 'broken.png: cannot read the image'
     elif case == 'missing network':
-        args[1], needle = str(files['tmp'] / 'missing.pkl'), 'cannot load --network'
+        args[1], needle = str(files['tmp'] / 'missing.pkl'), 'missing.pkl: no such file'
     elif case == 'wrong size':  # second.jpg is 64x48; without --fit it is refused
         needle = 'second.jpg: the image is 64x48, the network makes 16x16 images (use --fit crop or --fit stretch to resize it)'
     elif case == 'wrong channels':
@@ -334,14 +333,14 @@ def test_project_images_bad_input_messages(files, case, capsys):
         PIL.Image.new('L', (16, 16)).save(os.path.join(files['images'], 'gray.png'))
         needle = 'gray.png: the image is grayscale, the network makes color (3 channels) images'
     elif case == 'bad perceptual':
-        args[6], needle = files['images'] + '/first.png', 'cannot load --perceptual-network'
+        args[6], needle = files['images'] + '/first.png', 'first.png is neither a network pickle nor a frozen TensorFlow GraphDef'
         args += ['--fit', 'crop']
     else:
         args += ['--steps', '0']
         needle = '--steps'
     with pytest.raises(SystemExit) as info:
-        project_images.main(args)
-    message = str(info.value.code) if info.value.code not in (None, 2) else capsys.readouterr().err
-    assert info.value.code != 0
-    assert needle in message and len(message.strip().splitlines()[-1]) > 0, message
+        cli.run_main('project_images.py', project_images.main, args)
+    message = capsys.readouterr().err
+    assert info.value.code == 2
+    assert needle in message.strip().splitlines()[-1], message
     assert not os.path.exists(outdir)

@@ -15,10 +15,12 @@ import tensorflow.compat.v1 as tf
 import config
 import dnnlib
 import dnnlib.tflib as tflib
+from dnnlib import cli
+from metrics import feature_networks
 from metrics import metric_base
 from training import misc
 
-from tests.conftest import ROOT, python_env
+from tests.helpers.runner import ROOT, python_env
 from tests.helpers import metric_fixtures as mf
 from tests.helpers import metric_nets
 
@@ -47,20 +49,20 @@ def test_presets_match_the_original():
             ('metrics.perceptual_path_length.PPL', 100000, 1e-4, space, sampling, 16, True)
     ls = metric_base.get_metric_args('ls')
     assert (ls.num_samples, ls.num_keep, list(ls.attrib_indices), ls.minibatch_per_gpu) == (200000, 100000, list(range(40)), 4)
-    with pytest.raises(ValueError, match="Unknown metric 'fid5k'.*fid50k"):
+    with pytest.raises(dnnlib.util.UserError, match="Unknown metric 'fid5k'.*fid50k"):
         metric_base.get_metric_args('fid5k')
     fid.num_images = 1  # a copy: the preset itself is unchanged
     assert metric_base.fid50k.num_images == 50000
 
 
 def test_feature_network_defaults_come_from_config(monkeypatch):
-    assert metric_base.default_inception() == metric_base.INCEPTION_URL
-    assert metric_base.default_lpips() == metric_base.LPIPS_URL
-    assert metric_base.default_celebahq_classifiers() == metric_base.CELEBAHQ_CLASSIFIER_URLS
+    assert feature_networks.default_inception() == feature_networks.INCEPTION_URL
+    assert feature_networks.default_lpips() == feature_networks.LPIPS_URL
+    assert feature_networks.default_celebahq_classifiers() == feature_networks.CELEBAHQ_CLASSIFIER_URLS
     monkeypatch.setattr(config, 'inception_network', '/models/classify_image_graph_def.pb', raising=False)
     monkeypatch.setattr(config, 'lpips_network', '/models/vgg16_zhang_perceptual.pkl', raising=False)
-    assert metric_base.default_inception() == '/models/classify_image_graph_def.pb'
-    assert metric_base.default_lpips() == '/models/vgg16_zhang_perceptual.pkl'
+    assert feature_networks.default_inception() == '/models/classify_image_graph_def.pb'
+    assert feature_networks.default_lpips() == '/models/vgg16_zhang_perceptual.pkl'
 
 # ----------------------------------------------------------------------------
 # MetricGroup and result files.
@@ -181,22 +183,20 @@ def test_run_metrics_missing_pickle_gives_a_one_line_error(tmp_path):
 
 
 @pytest.mark.parametrize('argv, message', [
-    (['--metrics=fid50k,nope', '--ffhq'], "--metrics: unknown metric 'nope'; valid metrics: fid50k, "),
+    (['--metrics=fid50k,nope', '--ffhq'], "argument --metrics: unknown name 'nope' (valid: fid50k, "),
     (['--metrics=dummy', '--network=a.pkl', '--run=3'], 'give exactly one of --network, --run, --ffhq (got --network and --run)'),
     (['--metrics=dummy', '--ffhq', '--snapshot=100'], '--snapshot and --all-snapshots need --run'),
-    (['--metrics=dummy', '--ffhq', '--num-gpus=0'], "argument --num-gpus: expected a positive integer, got '0'"),
+    (['--metrics=dummy', '--ffhq', '--num-gpus=0'], "argument --num-gpus: must be at least 1, got 0"),
     (['--metrics=fid50k', '--network={pkl}'], 'fid50k needs the real images: give --dataset'),
-    (['--metrics=fid50k', '--network={pkl}', '--dataset=nothere', '--data-dir={tmp}'], '--dataset: no dataset directory {tmp}/nothere'),
-    (['--metrics=dummy', '--run=99', '--result-dir={tmp}'], '--run: Cannot locate the run directory'),
+    (['--metrics=fid50k', '--network={pkl}', '--dataset=nothere', '--data-dir={tmp}'], 'Dataset directory not found: {tmp}/nothere'),
+    (['--metrics=dummy', '--run=99', '--result-dir={tmp}'], 'Cannot locate the run directory for \'99\''),
 ])
 def test_run_metrics_argument_errors(tmp_path, capsys, monkeypatch, argv, message):
     import run_metrics  # pylint: disable=import-outside-toplevel
-    for name in ('data_dir', 'result_dir', 'cache_dir'):
-        monkeypatch.setattr(config, name, getattr(config, name))  # main() may set them from flags
-    (tmp_path / 'net.pkl').write_bytes(b'')
-    argv = [arg.format(pkl=tmp_path / 'net.pkl', tmp=tmp_path) for arg in argv]
+    save_stylegan_snapshot(str(tmp_path / 'net.pkl'))
+    argv = [arg.format(pkl=tmp_path / 'net.pkl', tmp=tmp_path) for arg in argv] + ['--result-dir', str(tmp_path / 'results')]
     with pytest.raises(SystemExit) as exit_info:
-        run_metrics.main(argv)
+        cli.run_main('run_metrics.py', run_metrics.main, argv)
     assert exit_info.value.code == 2
     last_line = capsys.readouterr().err.strip().splitlines()[-1]
     assert last_line.startswith('run_metrics.py: error: ' + message.format(tmp=tmp_path)), last_line
@@ -205,8 +205,6 @@ def test_run_metrics_argument_errors(tmp_path, capsys, monkeypatch, argv, messag
 def test_run_metrics_run_evaluates_the_latest_or_the_chosen_snapshot(tmp_path, monkeypatch, capsys):
     import shutil  # pylint: disable=import-outside-toplevel
     import run_metrics  # pylint: disable=import-outside-toplevel
-    for name in ('data_dir', 'result_dir', 'cache_dir'):
-        monkeypatch.setattr(config, name, getattr(config, name))  # main() sets them from flags
     results = tmp_path / 'results'
     run_dir = results / '00003-sgan-toy-1gpu'
     run_dir.mkdir(parents=True)
@@ -215,8 +213,8 @@ def test_run_metrics_run_evaluates_the_latest_or_the_chosen_snapshot(tmp_path, m
         shutil.copy(first, str(run_dir / ('network-snapshot-%06d.pkl' % kimg)))
     (results / '00030-sgan-toy-1gpu').mkdir()  # another run whose id also starts with 3 (must not match --run 3)
     loaded = []
-    original_load = metric_base._load_generator  # pylint: disable=protected-access
-    monkeypatch.setattr(metric_base, '_load_generator', lambda pkl: loaded.append(pkl) or original_load(pkl))
+    original_load = misc.load_generator
+    monkeypatch.setattr(misc, 'load_generator', lambda pkl, **kwargs: loaded.append(pkl) or original_load(pkl, **kwargs))
     metric_file = str(run_dir / 'metric-dummy.txt')
 
     # --run <id>: the latest snapshot.
@@ -234,6 +232,6 @@ def test_run_metrics_run_evaluates_the_latest_or_the_chosen_snapshot(tmp_path, m
     assert re.match(r'^network-snapshot-000120 +time .* dummy 0\.0000', lines[1]), lines
     assert 'Results appended to %s' % metric_file in capsys.readouterr().out
     # Each evaluation ran in a results directory of its own, named after the run and the snapshot.
-    assert len(glob.glob(str(results / '*-run_metrics.run_snapshot-dummy-00003-1gpu'))) == 1
-    assert len(glob.glob(str(results / '*-run_metrics.run_snapshot-dummy-00003-120-1gpu'))) == 1
+    assert len(glob.glob(str(results / '*-run_metrics-dummy-00003-1gpu'))) == 1
+    assert len(glob.glob(str(results / '*-run_metrics-dummy-00003-120-1gpu'))) == 1
     assert not os.listdir(str(results / '00030-sgan-toy-1gpu'))

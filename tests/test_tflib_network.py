@@ -258,7 +258,7 @@ def test_session_not_initialised_error(repo_root):
     """In a fresh process without init_tf(), using a Network says what to do."""
     import subprocess
     import sys
-    from tests.conftest import python_env
+    from tests.helpers.runner import python_env
     code = ("import dnnlib.tflib as tflib\n"
             "try:\n"
             "    tflib.Network('N', func_name='tests.helpers.tiny_nets.dense_net')\n"

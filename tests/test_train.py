@@ -13,8 +13,10 @@ import pytest
 
 import dnnlib
 import train
-from tests.conftest import python_env
+from tests.helpers import metric_fixtures as mf
+from tests.helpers import metric_nets
 from tests.helpers.metric_fixtures import random_images, write_tfrecords
+from tests.helpers.runner import assert_one_error, python_env, run_script
 
 TINY = ['--dataset', 'tiny', '--gpus', '1', '--fmap-base', '64', '--fmap-max', '16', '--minibatch-base', '8', '--minibatch-all',
         '--lod-initial-resolution', '4', '--lod-training-kimg', '1', '--lod-transition-kimg', '1', '--tick-kimg', '1',
@@ -31,8 +33,45 @@ def _make_dataset(root, labels=False):
 
 
 def _train(repo_root, args, timeout=600):
-    res = subprocess.run([sys.executable, 'train.py'] + args, cwd=repo_root, env=python_env(), capture_output=True, text=True, timeout=timeout)
+    res = run_script('train.py', *args, timeout=timeout)
     return res.returncode, res.stdout + res.stderr
+
+
+def _check_recorded_options(run_dir, resumed_from, data_dir):
+    """training_options.json of a real run holds every setting, exactly as the loop used it."""
+    import json
+    with open(os.path.join(run_dir, 'training_options.json')) as f:
+        options = json.load(f)
+    assert options['dataset_args'] == {'data_dir': data_dir, 'tfrecord_dir': 'tiny'}
+    train_opts = options['train']
+    assert train_opts['mirror_augment'] is True and train_opts['G_smoothing_kimg'] == 0.5
+    assert (train_opts['image_snapshot_ticks'], train_opts['network_snapshot_ticks']) == (2, 1)
+    assert train_opts['resume_pkl'] == os.path.join(resumed_from, 'network-snapshot-000002.pkl') == train_opts['resume_run_id']
+    assert (train_opts['resume_kimg'], train_opts['resume_time'], train_opts['total_kimg']) == (2.0, 30.0, 3.0)
+    assert train_opts['run_func_name'] == 'training.training_loop.training_loop'
+    assert options['sched_args']['minibatch_base'] == 8 and options['sched_args']['tick_kimg_base'] == 1.0
+    assert options['G_args']['fmap_base'] == 64 and options['D_loss_args']['r1_gamma'] == 10.0
+    assert options['metrics'] == [] and options['tf_config'] == {'rnd.np_random_seed': 1000}
+    assert options['submit']['run_dir'] == run_dir and options['submit']['num_gpus'] == 1
+    # And read back through the one reader (per-resolution tables get integer keys again).
+    from training import run_config
+    loaded = run_config.load_run_config(run_dir)
+    assert loaded['train'] == train_opts and loaded['source'].endswith('training_options.json')
+
+
+def _check_run_metrics_reads_the_record(tmp_path, run_dir):
+    """run_metrics.py --run evaluates with the run's dataset arguments and mirror flag: the reals' cache key
+    (the original's md5 of the metric and dataset arguments) says so."""
+    import hashlib
+    features, _ = mf.save_feature_pkl(str(tmp_path / 'features.pkl'), metric_nets.stub_features, num_channels=1)
+    cache = tmp_path / 'cache'
+    proc = run_script('run_metrics.py', '--run', run_dir, '--metrics', 'fid50k', '--num-images', '8', '--inception', features,
+                      '--cache-dir', cache, '--result-dir', tmp_path / 'metric-runs')
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    key = dict(metric_name='fid50k', mirror_augment=True, tfrecord_dir='tiny', shuffle_mb=0, num_images=8, inception=features)
+    md5 = hashlib.md5(repr(sorted(key.items())).encode('utf-8')).hexdigest()
+    assert os.listdir(cache) == ['%s-fid50k-tiny.pkl' % md5]
+    assert len(open(os.path.join(run_dir, 'metric-fid50k.txt')).read().splitlines()) == 1
 
 
 def _ticks(output):
@@ -47,7 +86,7 @@ def test_two_ticks_then_resume(repo_root, tmp_path):
     run_dir = glob.glob(os.path.join(results, '00000-*'))[0]
     for name in ['log.txt', 'run.txt', 'config.txt', 'submit_config.pkl', 'submit_config.txt', 'reals.png', 'fakes000000.png',
                  'fakes000001.png', 'fakes000002.png', 'network-snapshot-000001.pkl', 'network-snapshot-000002.pkl', 'network-final.pkl',
-                 'metric-dummy.txt', '_finished.txt']:
+                 'metric-dummy.txt', '_finished.txt', 'training_options.json']:
         assert os.path.isfile(os.path.join(run_dir, name)), name
     assert glob.glob(os.path.join(run_dir, 'events.out.tfevents.*'))
     ticks = _ticks(open(os.path.join(run_dir, 'log.txt')).read())
@@ -67,17 +106,21 @@ def test_two_ticks_then_resume(repo_root, tmp_path):
     assert images.shape == (3, 1, 8, 8) and np.all(np.isfinite(images))
 
     # Resume from the run directory: latest snapshot, kimg from its name, lod from the schedule at that kimg.
+    # The flags (enough to make the original's pprinted config.txt wrap its lines) all reach the run's record.
     rc, out = _train(repo_root, TINY + ['--data-dir', data_dir, '--result-dir', results, '--total-kimg', '3', '--metrics', 'none',
-                                        '--resume', run_dir])
+                                        '--resume', run_dir, '--mirror-augment', '--G-smoothing-kimg', '0.5', '--image-snapshot-ticks', '2',
+                                        '--resume-time', '30', '--desc', 'again'])
     assert rc == 0, out[-3000:]
     assert 'network-snapshot-000002.pkl' in out
-    resumed = glob.glob(os.path.join(results, '00001-*-resume'))[0]
+    resumed = glob.glob(os.path.join(results, '00001-*-resume-again'))[0]
+    _check_recorded_options(resumed, run_dir, data_dir)
+    _check_run_metrics_reads_the_record(tmp_path, resumed)
 
     # Fine-tuning on a dataset of another resolution is refused with one clear line.
     write_tfrecords(os.path.join(data_dir, 'tiny16'), random_images(8, resolution=16, channels=1, seed=2))
     rc, out = _train(repo_root, TINY + ['--dataset', 'tiny16', '--data-dir', data_dir, '--result-dir', results, '--metrics', 'none',
                                         '--resume', os.path.join(run_dir, 'network-snapshot-000002.pkl'), '--resume-kimg', '2'])
-    assert rc == 1 and re.search(r'train.py: error: Cannot resume from .*network-snapshot-000002.pkl: its G is for 1x8x8 images with '
+    assert rc == 2 and re.search(r'train.py: error: Cannot resume from .*network-snapshot-000002.pkl: its G is for 1x8x8 images with '
                                  r'0 labels, the dataset has 1x16x16 images with 0 labels', out), out[-2000:]
     ticks = _ticks(open(os.path.join(resumed, 'log.txt')).read())
     assert float(ticks[0][1]) == pytest.approx(3.0, abs=0.05) and float(ticks[0][2]) == 0.0
@@ -197,13 +240,13 @@ def test_command_line_errors_and_help(repo_root, tmp_path):
     for flag in ['--dataset', '--data-dir', '--resolution', '--mirror-augment', '--gpus', '--total-kimg', '--config', '--metrics',
                  '--seed', '--result-dir', '--resume', '--resume-kimg', '--image-snapshot-ticks', '--network-snapshot-ticks', '--cluster-workers']:
         assert flag in out, flag
-    rc, out = _train(repo_root, ['--dataset', 'nope', '--data-dir', str(tmp_path), '--result-dir', str(tmp_path / 'r')])
-    assert rc == 1 and 'train.py: error: Dataset directory not found: %s' % os.path.join(str(tmp_path), 'nope') in out
-    assert not os.path.exists(tmp_path / 'r')
-    rc, out = _train(repo_root, ['--dataset', 'x', '--gpus', '3', '--minibatch-base', '8', '--data-dir', str(tmp_path)])
-    assert rc == 1 and 'train.py: error: --minibatch-base 8 does not divide over 3 GPUs (towers)' in out
-    rc, out = _train(repo_root, ['--dataset', 'x', '--metrics', 'fid5k'])
-    assert rc == 2 and "unknown metric 'fid5k'" in out
+    proc = run_script('train.py', '--dataset', 'nope', '--data-dir', tmp_path, '--result-dir', tmp_path / 'r')
+    assert_one_error(proc, 'train.py', 'Dataset directory not found: %s' % os.path.join(str(tmp_path), 'nope'))
+    assert not os.listdir(tmp_path / 'r')  # the failed start left no run directory
+    proc = run_script('train.py', '--dataset', 'x', '--gpus', '3', '--minibatch-base', '8', '--data-dir', tmp_path)
+    assert_one_error(proc, 'train.py', 'Minibatch 8 (minibatch_base) does not divide over 3 towers')
+    proc = run_script('train.py', '--dataset', 'x', '--metrics', 'fid5k')
+    assert_one_error(proc, 'train.py', "unknown name 'fid5k'")
 
 
 def test_presets():

@@ -5,7 +5,10 @@ import os
 import pytest
 
 import config
+import dnnlib
 import train
+from training import misc
+from training.training_loop import TrainingConfigError
 
 RUN_NAME = '00007-sgan-tiny-1gpu'
 SNAPSHOTS = ['network-snapshot-000120.pkl', 'network-snapshot-000240.pkl', 'network-final.pkl']
@@ -38,69 +41,69 @@ def results(tmp_path, monkeypatch):
 def test_resume_run_id_picks_latest_numbered_snapshot(results, capsys):
     run_dir = str(results / RUN_NAME)
     for run_id in ['7', '00007']:
-        assert train.resolve_resume(run_id) == (os.path.join(run_dir, 'network-snapshot-000240.pkl'), 240.0)
+        assert misc.resolve_resume(run_id) == (os.path.join(run_dir, 'network-snapshot-000240.pkl'), 240.0, 0.0)
     # A run directory path works the same; network-final.pkl (no kimg in its name) is not chosen.
-    assert train.resolve_resume(run_dir) == (os.path.join(run_dir, 'network-snapshot-000240.pkl'), 240.0)
+    assert misc.resolve_resume(run_dir) == (os.path.join(run_dir, 'network-snapshot-000240.pkl'), 240.0, 0.0)
     assert 'Note' not in capsys.readouterr().out
 
 
 def test_resume_snapshot_and_explicit_kimg(results):
     run_dir = str(results / RUN_NAME)
-    assert train.resolve_resume('7', resume_snapshot=120) == (os.path.join(run_dir, 'network-snapshot-000120.pkl'), 120.0)
-    assert train.resolve_resume(run_dir, resume_snapshot=120) == (os.path.join(run_dir, 'network-snapshot-000120.pkl'), 120.0)
+    assert misc.resolve_resume('7', resume_snapshot=120) == (os.path.join(run_dir, 'network-snapshot-000120.pkl'), 120.0, 0.0)
+    assert misc.resolve_resume(run_dir, resume_snapshot=120) == (os.path.join(run_dir, 'network-snapshot-000120.pkl'), 120.0, 0.0)
     # An explicit kimg wins over the one in the name.
-    assert train.resolve_resume('7', resume_kimg=55.5) == (os.path.join(run_dir, 'network-snapshot-000240.pkl'), 55.5)
-    assert train.resolve_resume('7', resume_snapshot=120, resume_kimg=0.0)[1] == 0.0
+    assert misc.resolve_resume('7', resume_kimg=55.5) == (os.path.join(run_dir, 'network-snapshot-000240.pkl'), 55.5, 0.0)
+    assert misc.resolve_resume('7', resume_snapshot=120, resume_kimg=0.0)[1] == 0.0
     with pytest.raises(IOError, match=r"Cannot locate network pkl for snapshot 360 of run '.*00007-sgan-tiny-1gpu' \(found 3 network-\*\.pkl files\)"):
-        train.resolve_resume('7', resume_snapshot=360)
+        misc.resolve_resume('7', resume_snapshot=360)
 
 
 def test_resume_from_pickle_path(tmp_path, capsys):
     pkl = tmp_path / 'network-snapshot-001234.pkl'
     pkl.write_bytes(b'')
-    assert train.resolve_resume(str(pkl)) == (str(pkl), 1234.0)
-    assert train.resolve_resume(str(pkl), resume_kimg=10.0) == (str(pkl), 10.0)
+    assert misc.resolve_resume(str(pkl)) == (str(pkl), 1234.0, 0.0)
+    assert misc.resolve_resume(str(pkl), resume_kimg=10.0) == (str(pkl), 10.0, 0.0)
     assert 'Note' not in capsys.readouterr().out
 
     other = tmp_path / 'stylegan-ffhq-1024x1024.pkl'
     other.write_bytes(b'')
-    assert train.resolve_resume(str(other)) == (str(other), 0.0)
+    assert misc.resolve_resume(str(other)) == (str(other), 0.0, 0.0)
     out = capsys.readouterr().out
     assert ('Note: cannot infer the training progress from "%s"; starting the schedule at 0 kimg (use --resume-kimg).' % other) in out
-    assert train.resolve_resume(str(other), resume_kimg=15000.0) == (str(other), 15000.0)
+    assert misc.resolve_resume(str(other), resume_kimg=15000.0) == (str(other), 15000.0, 0.0)
     assert 'Note' not in capsys.readouterr().out
 
 
 def test_resume_from_url_is_taken_as_is(capsys):
     url = 'https://example.com/some/network-snapshot-000600.pkl'
-    assert train.resolve_resume(url) == (url, 600.0)  # nothing is downloaded or checked here
+    assert misc.resolve_resume(url) == (url, 600.0, 0.0)  # nothing is downloaded or checked here
     url = 'https://drive.google.com/uc?id=1MEGjdvVpUsu1jB4zrXZN7Y4kBBOzizDQ'
-    assert train.resolve_resume(url, resume_kimg=3.0) == (url, 3.0)
-    assert train.resolve_resume(url) == (url, 0.0)
+    assert misc.resolve_resume(url, resume_kimg=3.0) == (url, 3.0, 0.0)
+    assert misc.resolve_resume(url) == (url, 0.0, 0.0)
     assert 'Note: cannot infer the training progress' in capsys.readouterr().out
 
 
 def test_resume_errors(tmp_path, results):
     missing = str(tmp_path / 'nope' / 'network-snapshot-000100.pkl')
     with pytest.raises(FileNotFoundError) as e:
-        train.resolve_resume(missing)
+        misc.resolve_resume(missing)
     assert str(e.value) == '--resume: no such network pickle: %s' % missing
 
     empty = results / '00008-empty'
     empty.mkdir()
     with pytest.raises(IOError, match=r"Cannot locate network pkl for snapshot None of run '.*00008-empty' \(found 0 network-\*\.pkl files\)"):
-        train.resolve_resume('8')
+        misc.resolve_resume('8')
     with pytest.raises(IOError, match=r'found 0 network-\*\.pkl files'):
-        train.resolve_resume(str(empty))
+        misc.resolve_resume(str(empty))
     with pytest.raises(IOError, match=r'Cannot locate the run directory for 99: no such directory, and no .*/<id>-\* run matches'):
-        train.resolve_resume('99')
+        misc.resolve_resume('99')
 
 
 def test_resume_only_final_pickle_starts_at_zero(results, capsys):
     run_dir = results / '00009-final-only'
     run_dir.mkdir()
     (run_dir / 'network-final.pkl').write_bytes(b'')
-    assert train.resolve_resume('9') == (str(run_dir / 'network-final.pkl'), 0.0)
+    assert misc.resolve_resume('9') == (str(run_dir / 'network-final.pkl'), 0.0, 0.0)
     assert 'Note: cannot infer the training progress' in capsys.readouterr().out
 
 
@@ -127,9 +130,11 @@ def test_resume_run_id_uses_result_dir_flag(results, tmp_path, monkeypatch):
 
 def test_dataset_flags():
     c = _config(['--resolution', '256', '--max-label-size', '3'])
-    assert c.dataset == {'tfrecord_dir': 'x', 'resolution': 256, 'max_label_size': 3} and c.desc == 'sgan-x-256-8gpu'
+    assert c.dataset == {'tfrecord_dir': 'x', 'resolution': 256, 'max_label_size': 3, 'data_dir': 'datasets'} and c.desc == 'sgan-x-256-8gpu'
     assert _config(['--max-label-size', 'full']).dataset.max_label_size == 'full'
-    assert _config([]).dataset == {'tfrecord_dir': 'x'}
+    assert _config([]).dataset == {'tfrecord_dir': 'x', 'data_dir': 'datasets'}
+    assert _config(['--data-dir', '/data']).dataset.data_dir == '/data'  # travels with the dataset, no global is set
+    assert config.data_dir == 'datasets'
     for bad in ['3', '100', '0', 'abc']:
         with pytest.raises(SystemExit) as e:
             _parse(['--resolution', bad])
@@ -159,14 +164,20 @@ def test_length_minibatch_and_learning_rate_flags():
     assert c.sched.minibatch_base == 6 and c.sched.minibatch_dict == {4: 256, 8: 256, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8}
 
 
-def test_minibatch_dict_errors():
-    for bad in ['8-64', '8:64:2', 'a:b', '8:64,16', '8:0', '8:-8', ',']:
-        with pytest.raises(ValueError) as e:
-            _config(['--minibatch-dict', bad])
-        assert str(e.value) == "--minibatch-dict: expected 'resolution:value,...' such as '8:64,16:32', got %r" % bad
-    with pytest.raises(ValueError, match=r'^--minibatch-dict: minibatch 12 at 16x16 does not divide over 8 GPUs \(towers\)$'):
+def test_minibatch_dict_errors(capsys):
+    for bad, message in [('8-64', "expected 'resolution:value,...' such as '8:64,16:32', got '8-64'"),
+                         ('8:64,16', "expected 'resolution:value,...' such as '8:64,16:32', got '8:64,16'"),
+                         (',', "expected 'resolution:value,...' such as '8:64,16:32', got ','"),
+                         ('8:64:2', "'64:2' is not an integer"), ('a:b', "'b' is not an integer"), ('a:8', "'a' is not an integer"),
+                         ('8:0', 'must be at least 1, got 0'), ('8:-8', 'must be at least 1, got -8'),
+                         ('12:8', 'must be a power of two >= 4, got 12')]:
+        with pytest.raises(SystemExit) as e:
+            _parse(['--minibatch-dict', bad])
+        assert e.value.code == 2
+        assert capsys.readouterr().err.strip().splitlines()[-1] == 'train.py: error: argument --minibatch-dict: ' + message
+    with pytest.raises(TrainingConfigError, match=r'^Minibatch 12 \(minibatch_dict at 16x16\) does not divide over 8 towers'):
         _config(['--minibatch-dict', '8:64,16:12'])
-    assert _config(['--gpus', '3', '--minibatch-dict', '16:12']).sched.minibatch_dict == {16: 12}
+    assert _config(['--gpus', '3', '--minibatch-dict', '16:12', '--minibatch-base', '3']).sched.minibatch_dict == {16: 12}
 
 
 def test_loss_smoothing_and_tick_flags():
@@ -177,7 +188,7 @@ def test_loss_smoothing_and_tick_flags():
     c = _config([])
     assert 'G_smoothing_kimg' not in c.train and 'tick_kimg_base' not in c.sched and 'G_lrate_base' not in c.sched
     for argv in (['--loss', 'wgangp'], ['--config', 'pgan']):
-        with pytest.raises(ValueError) as e:
+        with pytest.raises(dnnlib.util.UserError) as e:
             _config(argv + ['--r1-gamma', '1'])
         assert str(e.value) == '--r1-gamma applies to D_logistic_simplegp, not to training.loss.D_wgan_gp'
 
@@ -217,9 +228,8 @@ def test_seed_desc_snapshot_and_output_flags():
     assert c.desc == 'sgan-x-8gpu-try2'
     assert c.train.image_snapshot_ticks == 3 and c.train.network_snapshot_ticks == 5
     assert (c.G.fmap_base, c.G.fmap_max, c.D.fmap_base, c.D.fmap_max) == (64, 16, 64, 16)
-    assert c.result_dir == '/tmp/somewhere'
     c = _config([])
-    assert c.result_dir == config.result_dir and 'image_snapshot_ticks' not in c.train and 'fmap_base' not in c.G
+    assert 'image_snapshot_ticks' not in c.train and 'fmap_base' not in c.G
     for argv in (['--image-snapshot-ticks', '0'], ['--gpus', '0'], ['--fmap-base', '-1'], ['--seed', 'x']):
         with pytest.raises(SystemExit) as e:
             _parse(argv)
@@ -233,5 +243,5 @@ def test_cluster_config_in_run_config():
     assert c.desc == 'sgan-x-4gpu-2workers' and c.submit_config.num_gpus == 4
     assert c.train.cluster == {'workers': ['a:1', 'b:2'], 'task_index': 0, 'gpus_per_worker': 2, 'timeout_sec': 60.0}
     assert c.sched.minibatch_dict == {4: 512, 8: 256, 16: 128, 32: 64, 64: 32, 128: 16}  # the 4-GPU table
-    with pytest.raises(ValueError, match=r'--minibatch-base 6 does not divide over 4 GPUs'):
+    with pytest.raises(TrainingConfigError, match=r'Minibatch 6 \(minibatch_base\) does not divide over 4 towers'):
         train.config_from_args(_parse(['--dataset', 'x', '--gpus', '2', '--minibatch-base', '6']), cfg)

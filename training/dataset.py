@@ -6,6 +6,7 @@ A dataset is a directory made by dataset_tool.py: `<name>-rNN.tfrecords` holds e
 """
 
 import glob
+import inspect
 import os
 
 import numpy as np
@@ -14,8 +15,10 @@ import tensorflow.compat.v1 as tf
 import dnnlib
 import dnnlib.tflib as tflib
 
+from training import run_config
 
-class DatasetError(IOError):
+
+class DatasetError(dnnlib.util.UserError, IOError):
     """A dataset that cannot be used as given; the message names the directory or file and what to do.
     An IOError, so that callers catching bad-input errors (train.py, run_metrics.py) report it in one line."""
 
@@ -100,6 +103,15 @@ def _num_items(megabytes, bytes_per_item, num_records):
     return min(max(int(-(-int(megabytes * (1 << 20)) // int(bytes_per_item))), 1), num_records)
 
 
+def list_tfrecord_files(tfrecord_dir):
+    """The *.tfrecords files of a dataset directory; the one check that the directory is a dataset."""
+    if not os.path.isdir(tfrecord_dir):
+        raise DatasetError('Dataset directory not found: %s (create it with dataset_tool.py, or check data_dir)' % tfrecord_dir)
+    tfr_files = sorted(glob.glob(os.path.join(glob.escape(tfrecord_dir), '*.tfrecords')))
+    if not tfr_files:
+        raise DatasetError('No *.tfrecords files in %s: create the dataset with dataset_tool.py' % tfrecord_dir)
+    return tfr_files
+
 # ----------------------------------------------------------------------------
 # Dataset class that loads data from tfrecords files.
 
@@ -180,13 +192,7 @@ class TFRecordDataset:
     # Inspection of the directory (constructor helpers).
 
     def _list_tfrecord_files(self):
-        if not os.path.isdir(self.tfrecord_dir):
-            raise DatasetError('Dataset directory not found: %s (create it with dataset_tool.py, or check data_dir)'
-                               % self.tfrecord_dir)
-        tfr_files = sorted(glob.glob(os.path.join(self.tfrecord_dir, '*.tfrecords')))
-        if not tfr_files:
-            raise DatasetError('No *.tfrecords files in %s: create the dataset with dataset_tool.py' % self.tfrecord_dir)
-        return tfr_files
+        return list_tfrecord_files(self.tfrecord_dir)
 
     def _autodetect_label_file(self):
         if self.label_file is None:
@@ -358,14 +364,40 @@ class SyntheticDataset:
 # Helper func for constructing a dataset object using the given options.
 
 
-def load_dataset(class_name='training.dataset.TFRecordDataset', data_dir=None, verbose=False, **kwargs):
-    """Construct a dataset by class name; a relative tfrecord_dir is taken inside data_dir."""
+_DATASET_CLASSES = {'training.dataset.TFRecordDataset': TFRecordDataset, 'training.dataset.SyntheticDataset': SyntheticDataset}
+assert tuple(_DATASET_CLASSES) == run_config.KNOWN_DATASET_CLASSES
+
+
+def _resolve_dataset_args(class_name, data_dir, kwargs):
+    """(class, constructor kwargs) for dataset arguments, checked: a known class, options it takes, and
+    for TFRecords an existing dataset directory (a relative tfrecord_dir is taken inside data_dir)."""
+    if class_name not in _DATASET_CLASSES:
+        raise DatasetError('Unknown dataset class %r: use %s' % (class_name, ' or '.join(_DATASET_CLASSES)))
     adjusted_kwargs = dict(kwargs)
     if 'tfrecord_dir' in adjusted_kwargs and data_dir is not None:
         adjusted_kwargs['tfrecord_dir'] = os.path.join(data_dir, adjusted_kwargs['tfrecord_dir'])
+    dataset_class = _DATASET_CLASSES[class_name]
+    try:
+        inspect.signature(dataset_class).bind(**adjusted_kwargs)
+    except TypeError as e:  # an option the class does not take, e.g. from a hand-edited configuration
+        raise DatasetError('Invalid options for %s: %s' % (class_name, e)) from None
+    if dataset_class is TFRecordDataset:
+        list_tfrecord_files(adjusted_kwargs['tfrecord_dir'])
+    return dataset_class, adjusted_kwargs
+
+
+def check_dataset(class_name='training.dataset.TFRecordDataset', data_dir=None, **kwargs):
+    """Fail early, before anything is built, on dataset arguments that load_dataset() would refuse."""
+    _resolve_dataset_args(class_name, data_dir, kwargs)
+
+
+def load_dataset(class_name='training.dataset.TFRecordDataset', data_dir=None, verbose=False, **kwargs):
+    """Construct a dataset of one of the known classes (dataset arguments are data: no other class name is
+    resolved); a relative tfrecord_dir is taken inside data_dir."""
+    dataset_class, adjusted_kwargs = _resolve_dataset_args(class_name, data_dir, kwargs)
     if verbose:
         print('Streaming data using %s...' % class_name)
-    dataset = dnnlib.util.get_obj_by_name(class_name)(**adjusted_kwargs)
+    dataset = dataset_class(**adjusted_kwargs)
     if verbose:
         print('Dataset shape =', np.int32(dataset.shape).tolist())
         print('Dynamic range =', dataset.dynamic_range)

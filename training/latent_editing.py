@@ -17,10 +17,12 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+import dnnlib
 import dnnlib.tflib as tflib
+from training import generation
 
 
-class DirectionError(ValueError):
+class DirectionError(dnnlib.util.UserError, ValueError):
     """A direction or dlatents file that does not fit the network (shape, contents)."""
 
 # ----------------------------------------------------------------------------
@@ -81,10 +83,7 @@ def layer_mask(num_layers: int, layers: Optional[Sequence[int]] = None) -> np.nd
     if layers is None:
         mask[:] = 1
         return mask
-    bad = [layer for layer in layers if not 0 <= layer < num_layers]
-    if bad:
-        raise DirectionError('layer %d does not exist; the network has %d style layers (0-%d)'
-                             % (bad[0], num_layers, num_layers - 1))
+    generation.check_layer_indices(layers, num_layers, 'layers')
     mask[list(layers)] = 1
     return mask
 

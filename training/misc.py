@@ -1,32 +1,32 @@
 """Miscellaneous utilities used by the training scripts: network pickles, images, run directories."""
 
-import ast
 import glob
 import os
 import pickle
 import re
-from collections import defaultdict
 
 import numpy as np
 import PIL.Image
 
 import dnnlib
 import dnnlib.tflib as tflib
+from dnnlib.cli import first_line
 from dnnlib.tflib.network import NetworkPickleError, load_network_pickle
 
 import config
 from training import dataset
+from training import run_config
 
 # ----------------------------------------------------------------------------
-# Network pickles.
+# Network pickles: one front door.
 
 
-def open_file_or_url(file_or_url):
-    """Binary file object for a local path or a URL (URLs are cached under config.cache_dir)."""
+def open_file_or_url(file_or_url, cache_dir=None):
+    """Binary file object for a local path or a URL (URLs are cached in cache_dir, default config.cache_dir)."""
     if dnnlib.util.is_url(file_or_url):
-        return dnnlib.util.open_url(file_or_url, cache_dir=config.cache_dir)
+        return dnnlib.util.open_url(file_or_url, cache_dir=config.cache_dir if cache_dir is None else cache_dir)
     if not os.path.isfile(file_or_url):
-        raise FileNotFoundError("No such network pickle: %s" % file_or_url)
+        raise FileNotFoundError("No such file: %s" % file_or_url)
     return open(file_or_url, 'rb')
 
 
@@ -36,27 +36,95 @@ def _register_known_networks():
     from training import networks_progan  # noqa: F401  pylint: disable=unused-import,import-outside-toplevel
 
 
-def load_pkl(file_or_url, allow_embedded_code=False):
+def load_pkl(file_or_url, allow_embedded_code=False, cache_dir=None):
     """Load a pickle of networks (e.g. the (G, D, Gs) snapshot tuple) from a path or URL.
 
     Uses a restricted unpickler: only networks, arrays and plain containers are created. Networks of the
     known build functions are rebuilt with this project's code and checked variable by variable; other
     networks run their embedded code only with allow_embedded_code=True (for files you trust).
-    Needs a default session: call dnnlib.tflib.init_tf() first.
+    Needs a default session: call dnnlib.tflib.init_tf(config) first (this function never creates one,
+    so the caller's settings hold). Every problem with the file is a NetworkPickleError naming it.
     """
-    tflib.init_tf()
+    tflib.assert_tf_initialized()
     _register_known_networks()
-    with open_file_or_url(file_or_url) as file:
+    try:
+        file = open_file_or_url(file_or_url, cache_dir)
+    except FileNotFoundError:
+        raise NetworkPickleError('%s: no such file' % file_or_url) from None
+    except (OSError, ValueError) as e:
+        raise NetworkPickleError('%s: %s' % (file_or_url, first_line(e))) from None
+    with file:
         try:
             return load_network_pickle(file, allow_embedded_code=allow_embedded_code)
         except NetworkPickleError as e:
             raise NetworkPickleError('%s: %s' % (file_or_url, e)) from e
+        except OSError as e:  # a read error of the file itself
+            raise NetworkPickleError('%s: cannot read (%s)' % (file_or_url, first_line(e))) from None
 
 
 def save_pkl(obj, filename):
     """Pickle `obj` atomically: a temporary file in the same directory, renamed into place."""
     data = pickle.dumps(obj, protocol=4)  # protocol of the published pickles (readable by Python 3.4+)
     dnnlib.util.atomic_write(filename, lambda f: f.write(data))
+
+
+def describe_pickle_content(obj) -> str:
+    """What a pickle holds, in words: '1 network (Gs)', 'a tuple of 2 networks', 'a dict'."""
+    if isinstance(obj, tflib.Network):
+        return '1 network (%s)' % obj.name
+    if isinstance(obj, (tuple, list)):
+        kind = 'tuple' if isinstance(obj, tuple) else 'list'
+        if obj and all(isinstance(item, tflib.Network) for item in obj):
+            return 'a %s of %d network%s' % (kind, len(obj), '' if len(obj) == 1 else 's')
+        return 'a %s of %d items (%s)' % (kind, len(obj), ', '.join(sorted(set(type(item).__name__ for item in obj))) or 'empty')
+    return 'a %s' % type(obj).__name__
+
+
+def _check_generator(source, Gs, what='Gs'):
+    """A generator: latents [N, size] (and optional labels) in, images [N, C, H, W] with 1 or 3 channels out."""
+    if len(Gs.input_shape) != 2 or len(Gs.output_shape) != 4 or Gs.output_shape[1] not in (1, 3):
+        raise NetworkPickleError('%s: %s %r maps %s to %s, not latents [N, size] to images [N, C, H, W] with 1 or 3 channels'
+                                 % (source, what, Gs.name, Gs.input_shape, Gs.output_shape))
+    return Gs
+
+
+def load_snapshot(file_or_url, cache_dir=None):
+    """(G, D, Gs) from a training snapshot (path or URL), checked: three networks, G and Gs generators,
+    D a discriminator of G's images. One NetworkPickleError line for anything else."""
+    obj = load_pkl(file_or_url, cache_dir=cache_dir)
+    if not (isinstance(obj, tuple) and len(obj) == 3 and all(isinstance(net, tflib.Network) for net in obj)):
+        raise NetworkPickleError('%s: holds %s, a (G, D, Gs) snapshot is needed' % (file_or_url, describe_pickle_content(obj)))
+    G, D, Gs = obj
+    _check_generator(file_or_url, G, 'G')
+    _check_generator(file_or_url, Gs, 'Gs')
+    if list(D.input_shape[1:]) != list(G.output_shape[1:]):
+        raise NetworkPickleError('%s: D judges images of shape %s, but G makes %s' % (file_or_url, D.input_shape[1:], G.output_shape[1:]))
+    return G, D, Gs
+
+
+def load_generator(file_or_url, cache_dir=None):
+    """Gs from a (G, D, Gs) snapshot or from a pickle of a single generator network (path or URL), checked."""
+    obj = load_pkl(file_or_url, cache_dir=cache_dir)
+    if isinstance(obj, tuple) and len(obj) == 3 and all(isinstance(net, tflib.Network) for net in obj):
+        return _check_generator(file_or_url, obj[2])
+    if isinstance(obj, tflib.Network):
+        return _check_generator(file_or_url, obj, 'the network')
+    raise NetworkPickleError('%s: holds %s, a (G, D, Gs) snapshot or a single generator network is needed'
+                             % (file_or_url, describe_pickle_content(obj)))
+
+
+def is_style_based(Gs) -> bool:
+    """True for G_style-like generators, which have mapping and synthesis components."""
+    return 'mapping' in Gs.components and 'synthesis' in Gs.components
+
+
+def load_style_generator(file_or_url, cache_dir=None):
+    """load_generator() for tools that work in W: the generator must have mapping and synthesis networks."""
+    Gs = load_generator(file_or_url, cache_dir)
+    if not is_style_based(Gs):
+        raise NetworkPickleError('%s: the generator %r has no mapping and synthesis networks (a style-based G_style is needed)'
+                                 % (file_or_url, Gs.name))
+    return Gs
 
 # ----------------------------------------------------------------------------
 # Image utils.
@@ -139,6 +207,10 @@ def apply_mirror_augment(minibatch):
 # Locating results.
 
 
+class RunDirError(dnnlib.util.UserError, FileNotFoundError):
+    """A run id, run directory or snapshot that cannot be found (an IOError, as in the original)."""
+
+
 def locate_run_dir(run_id_or_run_dir, result_dir=None):
     """Run directory for a run id (e.g. 3 or '00003') or a directory path; ids are searched in result_dir
     (default: config.result_dir)."""
@@ -154,20 +226,20 @@ def locate_run_dir(run_id_or_run_dir, result_dir=None):
     run_dir = os.path.join(result_dir, str(run_id_or_run_dir))
     if os.path.isdir(run_dir):
         return run_dir
-    run_dirs = sorted(glob.glob(os.path.join(result_dir, '*')))
+    run_dirs = sorted(glob.glob(os.path.join(glob.escape(result_dir), '*')))
     run_dirs = [d for d in run_dirs if run_dir_pattern.match(os.path.basename(d)) and os.path.isdir(d)]
     if len(run_dirs) == 1:
         return run_dirs[0]
     if len(run_dirs) > 1:
-        raise IOError('Run id %s is ambiguous in %s: %s' % (run_id_or_run_dir, result_dir, ', '.join(run_dirs)))
-    raise IOError('Cannot locate the run directory for %r: no such directory, and no %s/<id>-* run matches'
-                  % (run_id_or_run_dir, result_dir))
+        raise RunDirError('Run id %s is ambiguous in %s: %s' % (run_id_or_run_dir, result_dir, ', '.join(run_dirs)))
+    raise RunDirError('Cannot locate the run directory for %r: no such directory, and no %s/<id>-* run matches'
+                      % (run_id_or_run_dir, result_dir))
 
 
-def list_network_pkls(run_id_or_run_dir, include_final=True):
+def list_network_pkls(run_id_or_run_dir, include_final=True, result_dir=None):
     """network-snapshot-*.pkl of a run in order, then network-final.pkl (if include_final)."""
-    run_dir = locate_run_dir(run_id_or_run_dir)
-    pkls = sorted(glob.glob(os.path.join(run_dir, 'network-*.pkl')))
+    run_dir = locate_run_dir(run_id_or_run_dir, result_dir)
+    pkls = sorted(glob.glob(os.path.join(glob.escape(run_dir), 'network-*.pkl')))
     if len(pkls) >= 1 and os.path.basename(pkls[0]) == 'network-final.pkl':
         if include_final:
             pkls.append(pkls[0])
@@ -175,7 +247,7 @@ def list_network_pkls(run_id_or_run_dir, include_final=True):
     return pkls
 
 
-def locate_network_pkl(run_id_or_run_dir_or_network_pkl, snapshot_or_network_pkl=None):
+def locate_network_pkl(run_id_or_run_dir_or_network_pkl, snapshot_or_network_pkl=None, result_dir=None):
     """A network pickle path: given directly, or the latest (or numbered) snapshot of a run."""
     for candidate in [snapshot_or_network_pkl, run_id_or_run_dir_or_network_pkl]:
         if isinstance(candidate, str):
@@ -185,7 +257,7 @@ def locate_network_pkl(run_id_or_run_dir_or_network_pkl, snapshot_or_network_pkl
             if os.path.isfile(converted):
                 return converted
 
-    pkls = list_network_pkls(run_id_or_run_dir_or_network_pkl)
+    pkls = list_network_pkls(run_id_or_run_dir_or_network_pkl, result_dir=result_dir)
     if len(pkls) >= 1 and snapshot_or_network_pkl is None:
         return pkls[-1]
 
@@ -197,8 +269,8 @@ def locate_network_pkl(run_id_or_run_dir_or_network_pkl, snapshot_or_network_pkl
             continue
         if number == snapshot_or_network_pkl:
             return pkl
-    raise IOError('Cannot locate network pkl for snapshot %r of run %r (found %d network-*.pkl files)'
-                  % (snapshot_or_network_pkl, run_id_or_run_dir_or_network_pkl, len(pkls)))
+    raise RunDirError('Cannot locate network pkl for snapshot %r of run %r (found %d network-*.pkl files)'
+                      % (snapshot_or_network_pkl, run_id_or_run_dir_or_network_pkl, len(pkls)))
 
 
 def get_id_string_for_network_pkl(network_pkl):
@@ -207,103 +279,57 @@ def get_id_string_for_network_pkl(network_pkl):
     return '-'.join(p[max(len(p) - 2, 0):])
 
 
+_SNAPSHOT_RE = re.compile(r'network-snapshot-(\d+)\.pkl$')
+
+
+def resolve_resume(resume, resume_snapshot=None, resume_kimg=None, resume_time=None, result_dir=None):
+    """(pickle path or URL, kimg, seconds) to resume from. `resume` is a network pickle (path or URL), a run
+    directory or a run id (searched in result_dir); for a run, the latest numbered snapshot (or the one
+    numbered resume_snapshot). kimg comes from the snapshot's name unless resume_kimg is given."""
+    if isinstance(resume, str) and (resume.endswith('.pkl') or dnnlib.util.is_url(resume)):
+        if not dnnlib.util.is_url(resume) and not os.path.isfile(resume):
+            raise RunDirError('--resume: no such network pickle: %s' % resume)
+        pkl = resume
+    else:
+        run_dir = locate_run_dir(int(resume) if isinstance(resume, str) and resume.isdigit() else resume, result_dir)
+        if resume_snapshot is None:
+            # The latest numbered snapshot: network-final.pkl holds the same networks but no kimg in its name.
+            snapshots = list_network_pkls(run_dir, include_final=False)
+            pkl = snapshots[-1] if snapshots else locate_network_pkl(run_dir)
+        else:
+            pkl = locate_network_pkl(run_dir, resume_snapshot)
+    if resume_kimg is None:
+        match = _SNAPSHOT_RE.search(os.path.basename(pkl))
+        if match:
+            resume_kimg = float(int(match.group(1)))
+        else:
+            print('Note: cannot infer the training progress from "%s"; starting the schedule at 0 kimg (use --resume-kimg).' % pkl)
+            resume_kimg = 0.0
+    return pkl, float(resume_kimg), float(resume_time or 0.0)
+
+
 # ----------------------------------------------------------------------------
-# Loading data from previous training runs.
+# Loading data from previous training runs (their recorded configuration is read as data only).
 
 
 def load_network_pkl(run_id_or_run_dir_or_network_pkl, snapshot_or_network_pkl=None):
     return load_pkl(locate_network_pkl(run_id_or_run_dir_or_network_pkl, snapshot_or_network_pkl))
 
 
-def _eval_config_expr(node):
-    """Value of a config expression: a literal, or dict(...)/EasyDict(...) of literals. Never runs code."""
-    if isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute)) and not node.args:
-        func_name = node.func.id if isinstance(node.func, ast.Name) else node.func.attr
-        if func_name in ('dict', 'EasyDict'):
-            return {kw.arg: _eval_config_expr(kw.value) for kw in node.keywords}
-    if isinstance(node, ast.Dict):
-        return {_eval_config_expr(k): _eval_config_expr(v) for k, v in zip(node.keys, node.values)}
-    return ast.literal_eval(node)
-
-
-def _parse_legacy_config_txt(path):
-    """'dataset' and 'train' dicts from a config.txt of older runs (lines `dataset = ...` or `'dataset': {...},`)."""
-    cfg = defaultdict(dict)
-    with open(path, 'rt') as f:
-        for line in f:
-            line = re.sub(r"^{?\s*'(\w+)':\s*{(.*)(},|}})$", r"\1 = {\2}", line.strip())
-            if line.startswith('dataset =') or line.startswith('train ='):
-                try:
-                    assign = ast.parse(line).body[0]
-                    cfg[assign.targets[0].id] = dict(_eval_config_expr(assign.value))
-                except (SyntaxError, ValueError, TypeError, AttributeError, IndexError) as e:
-                    raise ValueError('Cannot parse %s: %r (%s)' % (path, line, e)) from e
-    return cfg
-
-
-class _SubmitConfigUnpickler(pickle.Unpickler):
-    """Reads submit_config.pkl: run settings are plain data, so only config classes and builtins are allowed."""
-
-    def find_class(self, module, name):
-        allowed = {('dnnlib.submission.submit', 'SubmitConfig'), ('dnnlib.submission.submit', 'SubmitTarget'),
-                   ('dnnlib.submission.submit', 'PathType'), ('dnnlib.util', 'EasyDict'),
-                   ('builtins', 'range'), ('builtins', 'set'), ('builtins', 'frozenset'), ('collections', 'OrderedDict')}
-        if (module, name) not in allowed:
-            raise pickle.UnpicklingError('refusing to load %s.%s' % (module, name))
-        return super().find_class(module, name)
-
-
-def _parse_submit_config_pkl(path):
-    """'dataset' and 'train' dicts from the submit_config.pkl that dnnlib writes into every run directory."""
-    try:
-        with open(path, 'rb') as f:
-            submit_config = _SubmitConfigUnpickler(f).load()
-    except Exception as e:
-        raise ValueError('Cannot read %s: %s' % (path, e)) from e
-    run_kwargs = dict(submit_config.get('run_func_kwargs') or {})
-    cfg = defaultdict(dict)
-    cfg['dataset'] = dict(run_kwargs.get('dataset_args') or {})
-    cfg['train'] = run_kwargs
-    return cfg
-
-
-def parse_config_for_previous_run(run_id):
-    """Dataset and training options of a previous run: {'dataset': {...}, 'train': {...}}.
-    Reads config.txt (older runs) or submit_config.pkl; legacy option names are converted."""
-    run_dir = locate_run_dir(run_id)
-    config_txt = os.path.join(run_dir, 'config.txt')
-    submit_pkl = os.path.join(run_dir, 'submit_config.pkl')
-    if os.path.isfile(config_txt):
-        cfg = _parse_legacy_config_txt(config_txt)
-    elif os.path.isfile(submit_pkl):
-        cfg = _parse_submit_config_pkl(submit_pkl)
-    else:
-        raise IOError('Run directory %s has neither config.txt nor submit_config.pkl' % run_dir)
-
-    # Handle legacy options.
-    if 'file_pattern' in cfg['dataset']:
-        cfg['dataset']['tfrecord_dir'] = cfg['dataset'].pop('file_pattern').replace('-r??.tfrecords', '')
-    if 'mirror_augment' in cfg['dataset']:
-        cfg['train']['mirror_augment'] = cfg['dataset'].pop('mirror_augment')
-    if 'max_labels' in cfg['dataset']:
-        v = cfg['dataset'].pop('max_labels')
-        if v is None:
-            v = 0
-        if v == 'all':
-            v = 'full'
-        cfg['dataset']['max_label_size'] = v
-    if 'max_images' in cfg['dataset']:
-        cfg['dataset'].pop('max_images')
-    return cfg
+def parse_config_for_previous_run(run_id, result_dir=None):
+    """Dataset and training options of a previous run: {'dataset': {...}, 'train': {...}}, from its
+    training_options.json, or config.txt / submit_config.pkl for runs of the original code."""
+    options = run_config.load_run_config(locate_run_dir(run_id, result_dir))
+    return dict(dataset=dict(options['dataset_args']), train=dict(options['train']))
 
 
 def load_dataset_for_previous_run(run_id, **kwargs):  # => dataset_obj, mirror_augment
     """The dataset a previous run trained on (options overridable by kwargs) and its mirror_augment flag."""
     cfg = parse_config_for_previous_run(run_id)
-    cfg['dataset'].update(kwargs)
-    dataset_obj = dataset.load_dataset(data_dir=config.data_dir, **cfg['dataset'])
-    mirror_augment = cfg['train'].get('mirror_augment', False)
-    return dataset_obj, mirror_augment
+    dataset_args = dict(data_dir=config.data_dir)
+    dataset_args.update(cfg['dataset'])
+    dataset_args.update(kwargs)
+    return dataset.load_dataset(**dataset_args), bool(cfg['train'].get('mirror_augment', False))
 
 
 # ----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ When the noise inputs are optimised, each image gets a private copy of the synth
 maps are [1, 1, res, res] variables shared by a minibatch), and those copies' noise maps are trained.
 
 Example:
-    Gs = misc.load_pkl(network_pkl)[2]
+    Gs = misc.load_style_generator(network_pkl)
     proj = Projector(num_steps=1000)
     proj.set_network(Gs, minibatch_size=4)
     result = proj.run(target_images)  # NCHW, [-1, 1], any size
@@ -35,6 +35,9 @@ import tensorflow.compat.v1 as tf
 
 import dnnlib
 import dnnlib.tflib as tflib
+
+class ProjectorError(dnnlib.util.UserError, ValueError):
+    """Projector settings or inputs that do not fit the networks; one line naming what is wrong."""
 
 # ----------------------------------------------------------------------------
 # Schedules and image helpers (plain functions so that scripts and tests can use them).
@@ -108,11 +111,11 @@ def load_perceptual_network(file_or_url: Optional[str] = None, allow_embedded_co
     """The perceptual network: a path or URL of a network pickle, None = the published LPIPS pickle
     (config.lpips_network if set). Published perceptual pickles define their network by code stored in
     the pickle; it runs only with allow_embedded_code=True (only for files you trust)."""
-    from metrics import metric_base  # pylint: disable=import-outside-toplevel
+    from metrics import feature_networks  # pylint: disable=import-outside-toplevel
     if file_or_url is None:
-        file_or_url = metric_base.default_lpips()
-    return metric_base.load_feature_pickle(file_or_url, allow_embedded_code=allow_embedded_code,
-                                           what='perceptual network')
+        file_or_url = feature_networks.default_lpips()
+    return feature_networks.load_feature_pickle(file_or_url, allow_embedded_code=allow_embedded_code,
+                                                what='perceptual network')
 
 # ----------------------------------------------------------------------------
 
@@ -159,13 +162,13 @@ class Projector:
                  adam_beta2: float = 0.999,
                  adam_epsilon: float = 1e-8):
         if int(num_steps) < 1:
-            raise ValueError('Projector: num_steps must be at least 1, got %r' % (num_steps,))
+            raise ProjectorError('Projector: num_steps must be at least 1, got %r' % (num_steps,))
         if perceptual_weight < 0 or pixel_weight < 0 or regularize_noise_weight < 0:
-            raise ValueError('Projector: loss weights must be non-negative')
+            raise ProjectorError('Projector: loss weights must be non-negative')
         if perceptual_weight == 0 and pixel_weight == 0:
-            raise ValueError('Projector: perceptual_weight and pixel_weight are both 0; nothing to optimise')
+            raise ProjectorError('Projector: perceptual_weight and pixel_weight are both 0; nothing to optimise')
         if int(perceptual_size) < 1 or int(dlatent_avg_samples) < 1:
-            raise ValueError('Projector: perceptual_size and dlatent_avg_samples must be positive')
+            raise ProjectorError('Projector: perceptual_size and dlatent_avg_samples must be positive')
         self.num_steps = int(num_steps)
         self.initial_learning_rate = float(initial_learning_rate)
         self.lr_rampup_length = float(lr_rampup_length)
@@ -197,11 +200,11 @@ class Projector:
         """Build the optimisation graph for Gs (a G_style network with mapping and synthesis components)
         and up to minibatch_size images per projection."""
         if 'synthesis' not in getattr(Gs, 'components', {}) or 'mapping' not in Gs.components:
-            raise ValueError('Projector: the generator must be style-based (G_style with mapping and synthesis '
+            raise ProjectorError('Projector: the generator must be style-based (G_style with mapping and synthesis '
                              'components); %r has none' % getattr(Gs, 'name', Gs))
         minibatch_size = int(minibatch_size)
         if minibatch_size < 1:
-            raise ValueError('Projector: minibatch_size must be at least 1')
+            raise ProjectorError('Projector: minibatch_size must be at least 1')
         self._Gs = Gs
         self._synthesis = Gs.components.synthesis
         self._minibatch_size = minibatch_size
@@ -277,7 +280,7 @@ class Projector:
         if net is None or isinstance(net, str):
             net = load_perceptual_network(net, allow_embedded_code=self.allow_embedded_code)
         if not 1 <= net.num_inputs <= 2:
-            raise ValueError('Projector: the perceptual network %s takes %d inputs; expected a distance network '
+            raise ProjectorError('Projector: the perceptual network %s takes %d inputs; expected a distance network '
                              '(two images) or a feature network (one image)' % (net.name, net.num_inputs))
         self._perceptual = net
         return net
@@ -312,10 +315,10 @@ class Projector:
         target_images = np.asarray(target_images, dtype=np.float32)
         channels = self._synthesis.output_shape[1]
         if target_images.ndim != 4 or target_images.shape[1] != channels:
-            raise ValueError('Projector: target images must be [N, %d, H, W], got %s' % (channels, target_images.shape))
+            raise ProjectorError('Projector: target images must be [N, %d, H, W], got %s' % (channels, target_images.shape))
         num = target_images.shape[0]
         if not 1 <= num <= self._minibatch_size:
-            raise ValueError('Projector: got %d target images; this projector takes 1 to %d at a time'
+            raise ProjectorError('Projector: got %d target images; this projector takes 1 to %d at a time'
                              % (num, self._minibatch_size))
         targets = self._pad(resize_images(target_images, *self.resolution))
 
@@ -327,7 +330,7 @@ class Projector:
             if dlatents.ndim == 2:
                 dlatents = np.tile(dlatents[:, np.newaxis], [1, num_layers, 1])
             if dlatents.shape != (num, num_layers, dlatent_size):
-                raise ValueError('Projector: initial dlatents must be [%d, %d, %d] or [%d, %d], got %s'
+                raise ProjectorError('Projector: initial dlatents must be [%d, %d, %d] or [%d, %d], got %s'
                                  % (num, num_layers, dlatent_size, num, dlatent_size, np.shape(initial_dlatents)))
         values = {self._target_var: targets, self._dlatents_var: self._pad(dlatents)}
         for copy in self._copies:  # noise maps start as the generator's own
@@ -395,23 +398,3 @@ class Projector:
                                                   {self._noise_in: 0.0})
         n = self._num_images
         return dnnlib.EasyDict(perceptual=perceptual[:n], pixel=pixel[:n], image_loss=image_loss[:n])
-
-# ----------------------------------------------------------------------------
-# Loading a generator for projection and editing.
-
-
-def load_style_generator(network_pkl: str):
-    """Gs from a network pickle (path or URL): a (G, D, Gs) snapshot or a single pickled Network, which
-    must be style-based (mapping + synthesis components). Raises ValueError / OSError with the file name."""
-    from training import misc  # pylint: disable=import-outside-toplevel
-    obj = misc.load_pkl(network_pkl)
-    if isinstance(obj, tuple) and len(obj) == 3 and isinstance(obj[2], tflib.Network):
-        Gs = obj[2]
-    elif isinstance(obj, tflib.Network):
-        Gs = obj
-    else:
-        raise ValueError('%s holds %s, not a (G, D, Gs) snapshot of networks' % (network_pkl, type(obj).__name__))
-    if 'synthesis' not in Gs.components or 'mapping' not in Gs.components:
-        raise ValueError('%s: the generator %s is not style-based (no mapping and synthesis networks); '
-                         'projection and editing need a StyleGAN (G_style) generator' % (network_pkl, Gs.name))
-    return Gs

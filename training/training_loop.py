@@ -1,8 +1,9 @@
 """Main training loop: progressive growing, one tower per GPU, Gs as the moving average of G."""
 
 import glob
+import inspect
 import os
-import sys
+import types
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -15,6 +16,7 @@ from dnnlib.tflib.autosummary import autosummary
 import config
 from training import dataset
 from training import misc
+from training import run_config
 
 # ----------------------------------------------------------------------------
 # Just-in-time processing of training images before feeding them to the networks.
@@ -103,8 +105,16 @@ def training_schedule(
     s.tick_kimg = tick_kimg_dict.get(s.resolution, tick_kimg_base)
     return s
 
+
+_SCHEDULE_DEFAULTS = {name: param.default for name, param in inspect.signature(training_schedule).parameters.items()
+                      if param.default is not param.empty}
+
 # ----------------------------------------------------------------------------
 # Helpers of the main loop.
+
+
+class TrainingConfigError(dnnlib.util.UserError, ValueError):
+    """A run configuration that cannot train: reported as one line before anything is built."""
 
 
 class NonFiniteLossError(RuntimeError):
@@ -121,15 +131,26 @@ def _peak_gpu_memory_bytes():
         return 0
 
 
-def _check_minibatch_divides(sched_args, training_set, num_gpus, exact=False):
-    """Fail early (before building anything big) if some resolution's minibatch is not usable: smaller than
-    the number of towers, or (exact=True, distributed runs) not a multiple of it."""
-    for res_log2 in range(2, training_set.resolution_log2 + 1):
-        res = 2 ** res_log2
-        mb = dict(sched_args.get('minibatch_dict', {})).get(res, sched_args.get('minibatch_base', 16))
-        if mb < num_gpus or (exact and mb % num_gpus != 0):
-            raise ValueError('Minibatch %d at %dx%d does not divide over %d towers: change minibatch_base/minibatch_dict or the number of GPUs/workers'
-                             % (mb, res, res, num_gpus))
+def check_minibatch_schedule(sched_args, num_gpus, resolutions=None):
+    """The one minibatch rule, checked before anything is built: every minibatch of the schedule (at the given
+    resolutions, or every entry of the table and the base when None) is a positive multiple of the number of
+    towers, so that each tower gets the same number of images."""
+    base = sched_args.get('minibatch_base', _SCHEDULE_DEFAULTS['minibatch_base'])
+    table = dict(sched_args.get('minibatch_dict', _SCHEDULE_DEFAULTS['minibatch_dict']))
+    entries = [(res, table.get(res, base)) for res in resolutions] if resolutions is not None else \
+        sorted(table.items()) + [(None, base)]
+    for res, minibatch in entries:
+        if not isinstance(minibatch, int) or minibatch < 1 or minibatch % num_gpus != 0:
+            where = 'minibatch_base' if res is None or res not in table else 'minibatch_dict at %dx%d' % (res, res)
+            raise TrainingConfigError('Minibatch %r (%s) does not divide over %d towers (GPUs x workers): use a positive multiple of %d'
+                             % (minibatch, where, num_gpus, num_gpus))
+
+
+def _trained_resolutions(sched_args, training_set):
+    """Resolutions the schedule trains at: from lod_initial_resolution up to the dataset's."""
+    initial = sched_args.get('lod_initial_resolution', _SCHEDULE_DEFAULTS['lod_initial_resolution'])
+    first_log2 = min(max(int(np.floor(np.log2(initial))), 2), training_set.resolution_log2)
+    return [2 ** res_log2 for res_log2 in range(first_log2, training_set.resolution_log2 + 1)]
 
 
 def _build_towers(G, D, tower_sets, devices, mirror_augment, drange_net, G_opt, D_opt, G_loss_args, D_loss_args, inputs):
@@ -173,7 +194,7 @@ def _load_worker_datasets(cluster_cfg, training_set, dataset_args):
     for task in range(1, cluster_cfg.num_workers):
         with tf.device(cluster_cfg.task_device(task)):
             _check_worker_dataset(cluster_cfg, task, training_set)
-            datasets.append(dataset.load_dataset(data_dir=config.data_dir, verbose=False, **dataset_args))
+            datasets.append(dataset.load_dataset(verbose=False, **dataset_args))
     return datasets
 
 
@@ -205,12 +226,6 @@ def _report_devices_used(run_metadata):
     print('Training ops ran on: %s' % ', '.join(devices))
 
 
-def _run_config():
-    """What config.txt records: train.py's chosen configuration (or the train module, as the original)."""
-    train = sys.modules.get('train')
-    return getattr(train, 'current_config', train)
-
-
 def _check_networks_fit_dataset(network_pkl, G, D, training_set):
     """A resumed or fine-tuned network must make and judge images of the dataset's shape and labels."""
     def describe(shape, label_size):
@@ -220,16 +235,18 @@ def _check_networks_fit_dataset(network_pkl, G, D, training_set):
     want = describe(training_set.shape, training_set.label_size)
     for what, shape, label_size in [('G', G.output_shape[1:], G_label_size), ('D', D.input_shape[1:], D_label_size)]:
         if list(shape) != list(training_set.shape) or label_size != training_set.label_size:
-            raise ValueError('Cannot resume from %s: its %s is for %s, the dataset has %s (use a dataset of the same '
+            raise TrainingConfigError('Cannot resume from %s: its %s is for %s, the dataset has %s (use a dataset of the same '
                              'resolution, channels and labels, e.g. --resolution / --max-label-size)'
                              % (network_pkl, what, describe(shape, label_size), want))
 
 
-def _locate_resume_pkl(resume_run_id, resume_snapshot):
-    """A network pickle path: resume_run_id may be a pickle path or URL, a run directory, or a run id."""
-    if isinstance(resume_run_id, str) and (resume_run_id.endswith('.pkl') or dnnlib.util.is_url(resume_run_id)):
-        return resume_run_id
-    return misc.locate_network_pkl(resume_run_id, resume_snapshot)
+def _record_run(submit_config, sections, train_args):
+    """Write what this run is: training_options.json (the plain-data record this project reads back) and the
+    original's config.txt (written by RunContext, for people). Returns the RunContext."""
+    options = run_config.make_options_for_loop(submit_config, sections, train_args)
+    run_config.write_training_options(submit_config.run_dir, options)
+    return dnnlib.RunContext(submit_config, types.SimpleNamespace(**run_config.original_config_layout(options)))
+
 
 # ----------------------------------------------------------------------------
 # Main training script.
@@ -265,8 +282,22 @@ def training_loop(
     resume_time=0.0,                # Assumed wallclock time at the beginning. Affects reporting.
     cluster=None):                  # Distributed training: dict of dnnlib.tflib.cluster.ClusterConfig, None = this machine only.
 
-    # Initialize dnnlib and TensorFlow (on a cluster: connected to this chief's server, all workers answering).
-    ctx = dnnlib.RunContext(submit_config, _run_config())
+    # The run's record: exactly what this loop trains with (training_options.json, and config.txt for people).
+    dataset_args = dict({'data_dir': config.data_dir}, **dataset_args)
+    if resume_run_id is not None:
+        resume_pkl, resume_kimg, resume_time = misc.resolve_resume(resume_run_id, resume_snapshot, resume_kimg, resume_time)
+    train_args = dict(G_smoothing_kimg=G_smoothing_kimg, D_repeats=D_repeats, minibatch_repeats=minibatch_repeats,
+                      reset_opt_for_new_lod=reset_opt_for_new_lod, total_kimg=total_kimg, mirror_augment=mirror_augment,
+                      drange_net=drange_net, image_snapshot_ticks=image_snapshot_ticks, network_snapshot_ticks=network_snapshot_ticks,
+                      save_tf_graph=save_tf_graph, save_weight_histograms=save_weight_histograms, resume_run_id=resume_run_id,
+                      resume_snapshot=resume_snapshot, resume_pkl=resume_pkl if resume_run_id is not None else None,
+                      resume_kimg=resume_kimg, resume_time=resume_time, cluster=cluster)
+    sections = dict(G_args=G_args, D_args=D_args, G_opt_args=G_opt_args, D_opt_args=D_opt_args, G_loss_args=G_loss_args,
+                    D_loss_args=D_loss_args, dataset_args=dataset_args, sched_args=sched_args, grid_args=grid_args,
+                    metrics=metric_arg_list, tf_config=tf_config)
+    ctx = _record_run(submit_config, sections, train_args)
+
+    # Initialize TensorFlow (on a cluster: connected to this chief's server, all workers answering).
     cluster_cfg = cluster_lib.ClusterConfig.from_dict(cluster) if cluster is not None else None
     server = cluster_lib.connect_chief(cluster_cfg, tf_config) if cluster_cfg is not None else None  # noqa: F841  keep alive
     tflib.init_tf(tf_config)
@@ -276,11 +307,11 @@ def training_loop(
         devices = [tflib.tower_device(gpu) for gpu in range(submit_config.num_gpus)]
     num_gpus = len(devices)
     if num_gpus != submit_config.num_gpus:
-        raise ValueError('The run has %d towers but submit_config.num_gpus is %d' % (num_gpus, submit_config.num_gpus))
+        raise TrainingConfigError('The run has %d towers but submit_config.num_gpus is %d' % (num_gpus, submit_config.num_gpus))
 
     # Load training set (on a cluster: one per worker, read from the worker's own copy).
-    training_set = dataset.load_dataset(data_dir=config.data_dir, verbose=True, **dataset_args)
-    _check_minibatch_divides(sched_args, training_set, num_gpus, exact=cluster_cfg is not None)
+    training_set = dataset.load_dataset(verbose=True, **dataset_args)
+    check_minibatch_schedule(sched_args, num_gpus, _trained_resolutions(sched_args, training_set))
     worker_sets = _load_worker_datasets(cluster_cfg, training_set, dataset_args) if cluster_cfg is not None else [training_set]
     towers_per_set = num_gpus // len(worker_sets)
     tower_sets = [ds for ds in worker_sets for _ in range(towers_per_set)]
@@ -288,10 +319,9 @@ def training_loop(
     # Construct networks.
     with tf.device(devices[0]):
         if resume_run_id is not None:
-            network_pkl = _locate_resume_pkl(resume_run_id, resume_snapshot)
-            print('Loading networks from "%s"...' % network_pkl)
-            G, D, Gs = misc.load_pkl(network_pkl)
-            _check_networks_fit_dataset(network_pkl, G, D, training_set)
+            print('Loading networks from "%s"...' % resume_pkl)
+            G, D, Gs = misc.load_snapshot(resume_pkl)
+            _check_networks_fit_dataset(resume_pkl, G, D, training_set)
         else:
             print('Constructing networks...')
             G = tflib.Network('G', num_channels=training_set.shape[0], resolution=training_set.shape[1], label_size=training_set.label_size, **G_args)
@@ -336,6 +366,7 @@ def training_loop(
     from metrics import metric_base  # pylint: disable=import-outside-toplevel
     metrics = metric_base.MetricGroup(metric_arg_list)
     metric_gpus = num_gpus if cluster_cfg is None else cluster_cfg.gpus_per_worker  # metrics run on the chief's own devices
+    metric_dataset_args = run_config.dataset_for_metrics(dataset_args)
 
     print('Training...\n')
     try:
@@ -420,7 +451,8 @@ def training_loop(
                     pkl = os.path.join(submit_config.run_dir, 'network-snapshot-%06d.pkl' % (cur_nimg // 1000))
                     misc.save_pkl((G, D, Gs), pkl)
                     last_snapshot = pkl
-                    metrics.run(pkl, run_dir=submit_config.run_dir, num_gpus=metric_gpus, tf_config=tf_config)
+                    metrics.run(pkl, run_dir=submit_config.run_dir, dataset_args=metric_dataset_args, mirror_augment=mirror_augment,
+                                num_gpus=metric_gpus, tf_config=tf_config)
 
                 # Update summaries and RunContext.
                 metrics.update_autosummaries()

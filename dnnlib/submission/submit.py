@@ -1,12 +1,14 @@
 """Create a numbered run directory and run a function in it (locally)."""
 
 import copy
+import fnmatch
 import os
 import pathlib
 import pickle
 import platform
 import pprint
 import re
+import shutil
 import time
 import traceback
 from enum import Enum
@@ -156,15 +158,21 @@ def _populate_run_dir(run_dir: str, submit_config: SubmitConfig) -> None:
 
 
 def run_wrapper(submit_config: SubmitConfig) -> None:
-    """Run the function with stdout/stderr teed to <run_dir>/log.txt; mark the end with _finished.txt."""
+    """Run the function with stdout/stderr teed to <run_dir>/log.txt; mark the end with _finished.txt.
+    A run stopped by bad input (a UserError, reported as one line by the script) before it wrote any
+    result leaves no run directory behind: it must not look like a run."""
     logger = util.Logger(file_name=os.path.join(submit_config.run_dir, "log.txt"), file_mode="a", should_flush=True)
     import dnnlib
     dnnlib.submit_config = submit_config
+    bad_input = False
     try:
         print("dnnlib: Running {0}() on {1}...".format(submit_config.run_func_name, submit_config.host_name))
         start_time = time.time()
         util.call_func_by_name(func_name=submit_config.run_func_name, submit_config=submit_config, **submit_config.run_func_kwargs)
         print("dnnlib: Finished {0}() in {1}.".format(submit_config.run_func_name, util.format_time(time.time() - start_time)))
+    except util.UserError:
+        bad_input = True
+        raise
     except BaseException:
         traceback.print_exc(file=logger.file if logger.file else None)
         raise
@@ -172,6 +180,13 @@ def run_wrapper(submit_config: SubmitConfig) -> None:
         open(os.path.join(submit_config.run_dir, "_finished.txt"), "w").close()
         dnnlib.submit_config = None
         logger.close()
+        if bad_input and not _has_results(submit_config.run_dir):
+            shutil.rmtree(submit_config.run_dir, ignore_errors=True)
+
+
+def _has_results(run_dir: str) -> bool:
+    """True once a run has written something of value: a network snapshot or a metric result."""
+    return any(fnmatch.fnmatch(name, pattern) for name in os.listdir(run_dir) for pattern in ("network-*.pkl", "metric-*.txt"))
 
 
 def submit_run(submit_config: SubmitConfig, run_func_name: str, **run_func_kwargs) -> str:

@@ -35,7 +35,7 @@ _embedded_code_allowed = [False]
 _NAME_RE = re.compile("^[A-Za-z0-9_.\\-]*$")
 
 
-class NetworkPickleError(ValueError):
+class NetworkPickleError(util.UserError, ValueError):
     """A network pickle that cannot be loaded safely or does not match the code that rebuilds it."""
 
 

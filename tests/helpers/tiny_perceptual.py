@@ -67,20 +67,3 @@ def save_pickle(path, func_name='tiny_lpips', **kwargs):
     net = tflib.Network(func_name, func_name=func, **kwargs)
     misc.save_pkl(net, path)
     return net
-
-
-def tiny_style_generator(name='G', resolution=16, dlatent_size=32, noise_seed=None, **kwargs):
-    """A tiny G_style network (16x16, 6 style layers) for the projector and editing tests. With noise_seed,
-    the per-layer noise strengths (zero at initialisation) get random values so that the noise maps matter."""
-    import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
-    from training import networks_stylegan  # pylint: disable=import-outside-toplevel
-    args = dict(num_channels=3, resolution=resolution, fmap_base=64, fmap_max=32, latent_size=dlatent_size,
-                dlatent_size=dlatent_size, mapping_fmaps=dlatent_size, mapping_layers=2)
-    args.update(kwargs)
-    G = tflib.Network(name, func_name=networks_stylegan.G_style, **args)
-    if noise_seed is not None:
-        rnd = np.random.RandomState(noise_seed)
-        weights = {var: rnd.uniform(0.2, 0.6, size=var.shape.as_list()) for local, var in G.vars.items()
-                   if local.endswith('Noise/weight')}
-        tflib.set_vars(weights)
-    return G

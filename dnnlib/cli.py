@@ -1,0 +1,223 @@
+"""The command-line convention shared by every script: argument types, and one way to report bad input.
+
+Bad input ends a script with exactly one line `<prog>: error: <what is wrong>` on stderr and exit status 2,
+whether argparse finds it (an argument type below raises argparse.ArgumentTypeError) or the script does
+later (it raises dnnlib.util.UserError, or a subclass such as NetworkPickleError or DatasetError, and
+main() is wrapped by run_main()). Nothing here imports TensorFlow, so `--help` stays fast.
+"""
+
+import argparse
+import math
+import re
+import sys
+from typing import Callable, Dict, List, Optional, Sequence
+
+from .util import UserError  # noqa: F401  (scripts raise it as cli.UserError)
+
+MAX_SEED = 2 ** 32 - 1      # np.random.RandomState accepts seeds 0 ... 2**32-1
+MAX_RANGE_ITEMS = 100000    # a list like '0-99999' is fine; '0-4294967295' is a typo, not a request
+
+
+def _type_error(message: str) -> argparse.ArgumentTypeError:
+    return argparse.ArgumentTypeError(message)
+
+# ----------------------------------------------------------------------------
+# Numbers.
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        raise _type_error('%r is not an integer' % (text,)) from None
+
+
+def _finite(text: str) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise _type_error('%r is not a number' % (text,)) from None
+    if not math.isfinite(value):
+        raise _type_error('%r is not a finite number' % (text,))
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    value = _int(text)
+    if value < 1:
+        raise _type_error('must be at least 1, got %d' % value)
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer >= 0."""
+    value = _int(text)
+    if value < 0:
+        raise _type_error('must be at least 0, got %d' % value)
+    return value
+
+
+def finite_float(text: str) -> float:
+    """Any finite number (no nan, no inf)."""
+    return _finite(text)
+
+
+def non_negative_float(text: str) -> float:
+    """A finite number >= 0."""
+    value = _finite(text)
+    if value < 0:
+        raise _type_error('must be a finite number >= 0, got %s' % text)
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0."""
+    value = _finite(text)
+    if value <= 0:
+        raise _type_error('must be a finite number > 0, got %s' % text)
+    return value
+
+
+def power_of_two(text: str) -> int:
+    """A resolution: a power of two >= 4."""
+    value = _int(text)
+    if value < 4 or value & (value - 1):
+        raise _type_error('must be a power of two >= 4, got %d' % value)
+    return value
+
+
+def parse_bool(text: str) -> bool:
+    """true/false, yes/no, on/off, 1/0."""
+    value = str(text).strip().lower()
+    if value in ('1', 'true', 'yes', 'on'):
+        return True
+    if value in ('0', 'false', 'no', 'off'):
+        return False
+    raise _type_error("expected true or false, got %r" % (text,))
+
+# ----------------------------------------------------------------------------
+# Lists and tables.
+
+
+def num_range(text: str, max_items: int = MAX_RANGE_ITEMS) -> List[int]:
+    """'0-7,42' -> [0, 1, ..., 7, 42]: non-negative integers, ranges inclusive, at most max_items values."""
+    values = []
+    for part in str(text).split(','):
+        part = part.strip()
+        match = re.fullmatch(r'(\d+)(?:\s*-\s*(\d+))?', part)
+        if not match:
+            raise _type_error('%r is not a number or a range like 0-7 (in %r)' % (part, text))
+        first = int(match.group(1))
+        last = int(match.group(2)) if match.group(2) is not None else first
+        if last < first:
+            raise _type_error('range %r runs backwards: write %d-%d' % (part, last, first))
+        if len(values) + last - first + 1 > max_items:
+            raise _type_error('%r holds more than %d values' % (text, max_items))
+        values.extend(range(first, last + 1))
+    return values
+
+
+def seed_list(text: str) -> List[int]:
+    """Seeds '0-7,42': each 0 ... 2**32-1 (what np.random.RandomState takes), at most MAX_RANGE_ITEMS."""
+    seeds = num_range(text)
+    too_large = [seed for seed in seeds if seed > MAX_SEED]
+    if too_large:
+        raise _type_error('seed %d is too large (seeds are 0 ... 2**32-1)' % too_large[0])
+    return seeds
+
+
+def single_seed(text: str) -> int:
+    seeds = seed_list(text)
+    if len(seeds) != 1:
+        raise _type_error('%r is not a single seed' % (text,))
+    return seeds[0]
+
+
+def layer_list(text: str) -> List[int]:
+    """Style layers '0-3,8' -> [0, 1, 2, 3, 8]: sorted, without repeats (bounds are checked against the network)."""
+    return sorted(set(num_range(text)))
+
+
+def float_list(text: str) -> List[float]:
+    """'-2,0,2' -> [-2.0, 0.0, 2.0]: finite numbers."""
+    try:
+        values = [float(part) for part in str(text).split(',') if part.strip()]
+    except ValueError:
+        raise _type_error('%r is not a comma-separated list of numbers' % (text,)) from None
+    if not values or not all(math.isfinite(v) for v in values):
+        raise _type_error('%r: give finite numbers, e.g. -2,0,2' % (text,))
+    return values
+
+
+GRID_DISPLAYS = ('1080p', '4k', '8k')
+
+
+def grid_size(text: str) -> str:
+    """A snapshot grid: fitted to a display ('1080p', '4k', '8k') or 'COLSxROWS' images, e.g. '10x10'."""
+    if text in GRID_DISPLAYS or re.fullmatch(r'[1-9]\d{0,2}x[1-9]\d{0,2}', text):
+        return text
+    raise _type_error('%r is not 1080p, 4k, 8k or COLSxROWS such as 10x10 (at most 999x999)' % (text,))
+
+
+def res_dict(value_type: Callable = positive_int) -> Callable[[str], Dict[int, object]]:
+    """Type for per-resolution tables: '8:64,16:32' -> {8: 64, 16: 32} (resolutions are powers of two)."""
+    def parse(text: str) -> Dict[int, object]:
+        table = {}
+        for item in str(text).split(','):
+            if not item.strip():
+                continue
+            res, sep, value = item.partition(':')
+            if not sep:
+                raise _type_error("expected 'resolution:value,...' such as '8:64,16:32', got %r" % (text,))
+            table[power_of_two(res.strip())] = value_type(value.strip())
+        if not table:
+            raise _type_error("expected 'resolution:value,...' such as '8:64,16:32', got %r" % (text,))
+        return table
+    parse.__name__ = 'res_dict'
+    return parse
+
+
+def choice_list(choices: Sequence[str], allow_none: bool = False) -> Callable[[str], List[str]]:
+    """Type for comma-separated names from `choices` ('none' = empty list when allow_none)."""
+    def parse(text: str) -> List[str]:
+        if allow_none and text.strip().lower() in ('', 'none'):
+            return []
+        names = [name.strip() for name in text.split(',') if name.strip()]
+        unknown = [name for name in names if name not in choices]
+        if unknown or not names:
+            raise _type_error('unknown name %r (valid: %s%s)' % (unknown[0] if unknown else text, ', '.join(choices),
+                                                                  ', or none' if allow_none else ''))
+        return names
+    parse.__name__ = 'choice_list'
+    return parse
+
+# ----------------------------------------------------------------------------
+# Reporting.
+
+
+def first_line(err: BaseException) -> str:
+    """The first non-empty line of an error message (the class name if there is none)."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return lines[0] if lines else type(err).__name__
+
+
+def fail(prog: str, message: str, status: int = 2) -> None:
+    """Print `<prog>: error: <message>` (one line) and exit."""
+    print('%s: error: %s' % (prog, message), file=sys.stderr, flush=True)
+    sys.exit(status)
+
+
+def run_main(prog: str, main: Callable, argv: Optional[List[str]] = None, status: int = 2):
+    """Call main(argv); a UserError (bad input of any kind), or an OSError about a named file (an output
+    directory that cannot be created, a full disk), becomes one error line and exit status 2."""
+    try:
+        return main(argv)
+    except UserError as e:
+        sys.stdout.flush()
+        fail(prog, first_line(e), status)
+    except OSError as e:
+        if e.filename is None:
+            raise
+        sys.stdout.flush()
+        fail(prog, '%s: %s' % (e.filename, e.strerror or first_line(e)), status)

@@ -1,0 +1,68 @@
+"""The one factory of tiny networks and snapshots for the tests: G_style/D_basic with random weights at
+8-32 px, pickled as the training loop writes them, and helpers to compare their images."""
+
+import numpy as np
+import PIL.Image
+
+import dnnlib.tflib as tflib
+from training import generation, misc, networks_stylegan
+
+TINY_G = dict(fmap_base=128, fmap_max=32, latent_size=16, dlatent_size=16, mapping_fmaps=16, mapping_layers=2)
+
+
+def tiny_G(name='G', resolution=32, num_channels=3, noise_std=0.5, seed=0, **kwargs):
+    """A tiny G_style with random weights. Noise weights start at zero and dlatent_avg at zero, so both
+    are randomized here: noise and truncation then change the images, as in a trained network."""
+    G = tflib.Network(name, func_name='training.networks_stylegan.G_style', resolution=resolution,
+                      num_channels=num_channels, **dict(TINY_G, **kwargs))
+    rnd = np.random.RandomState(seed)
+    values = {var: rnd.normal(0, noise_std, var.shape.as_list()) for name, var in G.vars.items() if name.endswith('Noise/weight')}
+    values[G.find_var('dlatent_avg')] = rnd.normal(0, 1, G.find_var('dlatent_avg').shape.as_list())
+    tflib.set_vars(values)
+    return G
+
+
+def save_snapshot(path, resolution=32, num_channels=3, **kwargs):
+    """A (G, D, Gs) pickle as the training loop writes it; returns Gs (loaded in the test's session)."""
+    G = tiny_G('G', resolution, num_channels, **kwargs)
+    D = tflib.Network('D', func_name='training.networks_stylegan.D_basic', resolution=resolution, num_channels=num_channels,
+                      fmap_base=64, fmap_max=16)
+    Gs = G.clone('Gs')
+    misc.save_pkl((G, D, Gs), str(path))
+    return Gs
+
+
+def uint8_images(Gs, latents, **kwargs):
+    return Gs.run(latents, None, output_transform=generation.UINT8_NHWC, **kwargs)
+
+
+def seed_vector(Gs, seed):
+    return np.random.RandomState(seed).randn(1, Gs.input_shape[1])
+
+
+def read_png(path):
+    return np.asarray(PIL.Image.open(path))
+
+
+def assert_same_images(actual, expected):
+    """Equal up to float round-off: CPU kernels may round a few values differently with another batch
+    size (e.g. 1 vs 8), which can move a rare pixel by one level. Any other image differs everywhere."""
+    actual, expected = np.asarray(actual, np.int32), np.asarray(expected, np.int32)
+    assert actual.shape == expected.shape
+    diff = np.abs(actual - expected)
+    assert diff.max() <= 1 and np.mean(diff > 0) < 1e-3, 'images differ: max %d, %d values' % (diff.max(), np.sum(diff > 0))
+
+
+def tiny_style_generator(name='G', resolution=16, dlatent_size=32, noise_seed=None, **kwargs):
+    """A tiny G_style network (16x16, 6 style layers) for the projector and editing tests. With noise_seed,
+    the per-layer noise strengths (zero at initialisation) get random values so that the noise maps matter."""
+    args = dict(num_channels=3, resolution=resolution, fmap_base=64, fmap_max=32, latent_size=dlatent_size,
+                dlatent_size=dlatent_size, mapping_fmaps=dlatent_size, mapping_layers=2)
+    args.update(kwargs)
+    G = tflib.Network(name, func_name=networks_stylegan.G_style, **args)
+    if noise_seed is not None:
+        rnd = np.random.RandomState(noise_seed)
+        weights = {var: rnd.uniform(0.2, 0.6, size=var.shape.as_list()) for local, var in G.vars.items()
+                   if local.endswith('Noise/weight')}
+        tflib.set_vars(weights)
+    return G

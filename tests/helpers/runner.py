@@ -1,0 +1,40 @@
+"""The one way tests run the project's scripts: as a user does, in a subprocess, with real files."""
+
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def python_env(**extra):
+    """Environment for running the project's scripts as subprocesses (the repository on PYTHONPATH)."""
+    env = dict(os.environ)
+    env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
+    env['TF_CPP_MIN_LOG_LEVEL'] = '2'
+    env.update(extra)
+    return env
+
+
+def run_script(script, *args, cwd=ROOT, timeout=600, env=None):
+    """Run `python <script> <args...>` (script relative to the repository) and return the CompletedProcess
+    with text stdout/stderr."""
+    command = [sys.executable, os.path.join(ROOT, script)] + [str(arg) for arg in args]
+    return subprocess.run(command, cwd=cwd, env=env or python_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def error_lines(proc, prog):
+    """The `<prog>: error: ...` lines of a finished script."""
+    return [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith('%s: error: ' % prog)]
+
+
+def assert_one_error(proc, prog, fragment, status=2):
+    """The script failed as bad input must: exit status 2, exactly one error line holding `fragment`, no
+    traceback. Returns the line."""
+    lines = error_lines(proc, prog)
+    output = (proc.stdout + proc.stderr)[-3000:]
+    assert proc.returncode == status, output
+    assert len(lines) == 1, output
+    assert fragment in lines[0], lines[0]
+    assert 'Traceback' not in proc.stderr, output
+    return lines[0]

@@ -1,0 +1,69 @@
+"""The command-line convention of every script: bad input ends with exactly one `<prog>: error: ...` line and
+exit status 2, whether argparse finds it or the script does later; nothing is left behind."""
+
+import argparse
+import os
+import re
+
+import pytest
+
+from dnnlib import cli
+
+from tests.helpers.runner import assert_one_error, run_script
+
+
+def test_argument_types():
+    assert cli.seed_list('0-3,7') == [0, 1, 2, 3, 7] and cli.single_seed('4294967295') == 2 ** 32 - 1
+    assert cli.layer_list('3,0-1,1') == [0, 1, 3] and cli.float_list('-2,0,2.5') == [-2.0, 0.0, 2.5]
+    assert cli.res_dict()('8:64, 16:32') == {8: 64, 16: 32} and cli.res_dict(cli.positive_float)('4:0.5') == {4: 0.5}
+    assert cli.grid_size('12x10') == '12x10' and cli.parse_bool('Yes') is True and cli.power_of_two('1024') == 1024
+    assert cli.choice_list(['a', 'b'], allow_none=True)('none') == [] and cli.choice_list(['a', 'b'])('b,a') == ['b', 'a']
+    for parse, text, message in [
+            (cli.seed_list, '0-4294967295', 'holds more than 100000 values'),
+            (cli.seed_list, '4294967296', 'seed 4294967296 is too large'),
+            (cli.num_range, '5-2', 'runs backwards'), (cli.num_range, '-1', 'is not a number or a range'),
+            (cli.positive_int, '0', 'must be at least 1'), (cli.non_negative_int, '-3', 'must be at least 0'),
+            (cli.positive_float, 'nan', 'is not a finite number'), (cli.positive_float, 'inf', 'is not a finite number'),
+            (cli.positive_float, '-1', 'must be a finite number > 0'), (cli.non_negative_float, '-1e-9', '>= 0'),
+            (cli.finite_float, '1e999', 'is not a finite number'), (cli.float_list, '1,nan', 'give finite numbers'),
+            (cli.power_of_two, '12', 'power of two'), (cli.grid_size, '0x10', 'COLSxROWS'), (cli.grid_size, '5000x1', 'COLSxROWS'),
+            (cli.parse_bool, 'maybe', 'expected true or false'), (cli.res_dict(), '8=64', "expected 'resolution:value"),
+            (cli.choice_list(['a']), 'c', "unknown name 'c' (valid: a)")]:
+        with pytest.raises(argparse.ArgumentTypeError, match=re.escape(message)):
+            parse(text)
+
+
+def _files(tmp_path):
+    (tmp_path / 'image.png').write_bytes(b'')
+    (tmp_path / 'dir.npy').write_bytes(b'')
+    return tmp_path / 'missing.pkl'
+
+
+# (script, arguments, fragment of the one error line). Late errors (after TensorFlow starts) and argparse errors.
+CASES = [
+    ('train.py', ['--dataset', 'nope', '--data-dir', '{tmp}', '--result-dir', '{tmp}/results'], 'Dataset directory not found'),
+    ('train.py', ['--total-kimg', 'nan'], "argument --total-kimg: 'nan' is not a finite number"),
+    ('train.py', ['--resume', '{tmp}/missing.pkl', '--dataset', 'x'], '--resume: no such network pickle'),
+    ('generate.py', ['--network', '{tmp}/missing.pkl', '--seeds', '0'], 'missing.pkl: no such file'),
+    ('generate.py', ['--network', 'x.pkl', '--seeds', '0-4294967295'], 'holds more than 100000 values'),
+    ('generate.py', ['--network', 'x.pkl', '--seeds', '1', '--trunc', 'inf'], "argument --trunc: 'inf' is not a finite number"),
+    ('generate_figures.py', ['--network', '{tmp}/missing.pkl', '--figures', '2', '--outdir', '{tmp}/out'], 'missing.pkl: no such file'),
+    ('pretrained_example.py', ['--network', '{tmp}/missing.pkl', '--out', '{tmp}/x.png'], 'missing.pkl: no such file'),
+    ('project_images.py', ['--network', '{tmp}/missing.pkl', '{tmp}/image.png', '--outdir', '{tmp}/out'], 'missing.pkl: no such file'),
+    ('project_images.py', ['--network', 'x.pkl', 'x.png', '--lr', '-1'], 'argument --lr: must be a finite number >= 0'),
+    ('edit_latents.py', ['apply', '--network', '{tmp}/missing.pkl', '--dlatents', '{tmp}/dir.npy', '--direction', '{tmp}/dir.npy',
+                         '--outdir', '{tmp}/out'], 'missing.pkl: no such file'),
+    ('run_metrics.py', ['--network', '{tmp}/missing.pkl', '--metrics', 'dummy', '--result-dir', '{tmp}/results'], 'no such file'),
+    ('run_metrics.py', ['--run', '{tmp}/nothing', '--metrics', 'dummy'], 'Cannot locate the run directory'),
+    ('dataset_tool.py', ['create_from_images', '{tmp}/out', '{tmp}/no-images'], 'Image directory not found'),
+    ('demo.py', ['--total-kimg', '0'], 'argument --total-kimg: must be a finite number > 0'),
+]
+
+
+@pytest.mark.parametrize('script, argv, fragment', CASES, ids=['%s %s' % (case[0], case[1][0]) for case in CASES])
+def test_every_script_reports_bad_input_in_one_line(tmp_path, script, argv, fragment):
+    _files(tmp_path)
+    proc = run_script(script, *[arg.format(tmp=tmp_path) for arg in argv], cwd=str(tmp_path))
+    assert_one_error(proc, script, fragment)
+    assert not os.path.exists(tmp_path / 'out')
+    assert not os.path.exists(tmp_path / 'results') or os.listdir(tmp_path / 'results') == []

@@ -1,0 +1,176 @@
+"""training/run_config.py: the run record as plain data (training_options.json), and reading any run
+directory's configuration as data only: this project's JSON, the original's config.txt and submit_config.pkl,
+hostile ones included (nothing named in them is imported or called)."""
+
+import json
+import os
+import pickle
+import pprint
+
+import numpy as np
+import pytest
+
+import dnnlib
+from dnnlib import EasyDict
+from training import run_config
+
+from tests.helpers.runner import ROOT, assert_one_error, python_env, run_script
+
+# ----------------------------------------------------------------------------
+# The record.
+
+
+def test_options_round_trip_with_integer_resolution_keys(tmp_path):
+    sections = dict(G_args=EasyDict(func_name='training.networks_stylegan.G_style', fmap_base=64),
+                    sched_args=EasyDict(minibatch_dict={4: 128, 8: 64}, G_lrate_dict={128: 0.0015}, tick_kimg_base=0.4,
+                                        max_minibatch_per_gpu={256: 16}),
+                    dataset_args=EasyDict(tfrecord_dir='ffhq', data_dir='datasets', resolution=np.int64(256)),
+                    metrics=[EasyDict(name='ls', attrib_indices=range(3))], train=dict(mirror_augment=True, drange_net=(-1, 1)))
+    options = run_config.make_training_options(sections)
+    path = run_config.write_training_options(str(tmp_path), options)
+    assert os.listdir(str(tmp_path)) == ['training_options.json']  # written atomically: no temporary file left
+    with open(path) as f:
+        on_disk = json.load(f)
+    assert on_disk['sched_args']['minibatch_dict'] == {'4': 128, '8': 64}  # JSON keys are strings ...
+    loaded = run_config.load_run_config(str(tmp_path))
+    assert loaded['sched_args'] == {'minibatch_dict': {4: 128, 8: 64}, 'G_lrate_dict': {128: 0.0015}, 'tick_kimg_base': 0.4,
+                                    'max_minibatch_per_gpu': {256: 16}}  # ... and integers again when read back
+    assert loaded['dataset_args'] == {'tfrecord_dir': 'ffhq', 'data_dir': 'datasets', 'resolution': 256}
+    assert loaded['metrics'] == [{'name': 'ls', 'attrib_indices': [0, 1, 2]}]
+    assert loaded['train'] == {'mirror_augment': True, 'drange_net': [-1, 1]}
+    assert loaded['D_args'] == {} and loaded['source'] == path and loaded['format_version'] == 1
+
+
+def test_options_must_be_plain_data():
+    with pytest.raises(TypeError, match='function is not plain data'):
+        run_config.make_training_options(dict(G_args=dict(func=test_options_must_be_plain_data)))
+    with pytest.raises(TypeError, match='range of 10000000 values'):
+        run_config.to_plain(range(10 ** 7))
+    with pytest.raises(ValueError, match='Unknown run configuration sections: extra'):
+        run_config.make_training_options(dict(extra={}))
+
+
+@pytest.mark.parametrize('text, message', [
+    ('[1, 2]', 'expected a JSON object'),
+    ('{"dataset_args": [1]}', "section 'dataset_args' is not a JSON object"),
+    ('{"sched_args": {"minibatch_dict": {"four": 1}}}', 'minibatch_dict has a non-integer resolution'),
+    ('{"train": {"total_kimg": NaN}}', 'NaN is not allowed'),
+    ('{"train": {"a": ' + '[' * 100 + ']' * 100 + '}}', 'nested deeper than 32 levels'),
+    ('{"dataset_args": {"class_name": "os.system"}}', "unknown dataset class 'os.system'"),
+    ('{"dataset_args": {"tfrecord_dir": {"a": 1}}}', "dataset option 'tfrecord_dir' is a dict"),
+    ('\x00\xff', 'not a valid run configuration'),
+])
+def test_bad_training_options_are_one_error_naming_the_file(tmp_path, text, message):
+    (tmp_path / 'training_options.json').write_bytes(text.encode('latin1'))
+    with pytest.raises(run_config.RunConfigError) as e:
+        run_config.load_run_config(str(tmp_path))
+    assert str(e.value).startswith(str(tmp_path / 'training_options.json') + ': ') and message in str(e.value)
+    assert '\n' not in str(e.value)
+
+# ----------------------------------------------------------------------------
+# Run directories of the original code.
+
+
+def original_config_txt(dataset, train, sched):
+    """config.txt as the original's RunContext writes it: its train module's settings, pprinted (width 200)."""
+    module_dict = dict(desc='sgan-tiny-1gpu', train=EasyDict(run_func_name='training.training_loop.training_loop', **train),
+                       G=EasyDict(func_name='training.networks_stylegan.G_style'), D=EasyDict(func_name='training.networks_stylegan.D_basic'),
+                       G_opt=EasyDict(beta1=0.0, beta2=0.99, epsilon=1e-8), D_opt=EasyDict(beta1=0.0, beta2=0.99, epsilon=1e-8),
+                       G_loss=EasyDict(func_name='training.loss.G_logistic_nonsaturating'),
+                       D_loss=EasyDict(func_name='training.loss.D_logistic_simplegp', r1_gamma=10.0), dataset=EasyDict(dataset),
+                       sched=EasyDict(sched), grid=EasyDict(size='4k', layout='random'), tf_config={'rnd.np_random_seed': 1000},
+                       metrics=[EasyDict(func_name='metrics.linear_separability.LS', name='ls', num_samples=200000, num_keep=100000,
+                                         attrib_indices=range(40), minibatch_per_gpu=4)])
+    return pprint.pformat(module_dict, indent=4, width=200, compact=False) + '\n'
+
+
+def test_original_config_txt_is_read_whole_even_when_pprint_wraps_it(tmp_path):
+    sched = dict(lod_initial_resolution=8, minibatch_base=4, minibatch_dict={4: 128, 8: 128, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8, 512: 4},
+                 G_lrate_dict={128: 0.0015, 256: 0.002, 512: 0.003, 1024: 0.003}, D_lrate_dict={128: 0.0015, 256: 0.002, 512: 0.003, 1024: 0.003})
+    train = dict(mirror_augment=True, total_kimg=25000, resume_run_id='/some/long/path/of/a/run/00012-sgan-ffhq-8gpu/network-snapshot-010000.pkl',
+                 resume_kimg=10000.0, image_snapshot_ticks=2, network_snapshot_ticks=5, G_smoothing_kimg=10.0)
+    text = original_config_txt(dict(tfrecord_dir='ffhq', resolution=256), train, sched)
+    assert "    'train': {" in text and not any(line.lstrip().startswith("'train'") and line.rstrip().endswith('},')
+                                              for line in text.splitlines())  # the train dict spans several lines
+    (tmp_path / 'config.txt').write_text(text)
+    options = run_config.load_run_config(str(tmp_path))
+    assert options['dataset_args'] == {'tfrecord_dir': 'ffhq', 'resolution': 256}
+    assert options['train']['mirror_augment'] is True and options['train']['resume_kimg'] == 10000.0
+    assert options['sched_args']['minibatch_dict'][512] == 4 and options['source'].endswith('config.txt')
+
+
+def test_legacy_option_names_of_older_config_txt(tmp_path):
+    (tmp_path / 'config.txt').write_text("dataset = EasyDict(file_pattern='tiny-r??.tfrecords', mirror_augment=True, max_labels='all')\n"
+                                         "train = EasyDict(total_kimg=12)\n")
+    options = run_config.load_run_config(str(tmp_path))
+    assert options['dataset_args'] == {'tfrecord_dir': 'tiny', 'max_label_size': 'full'}
+    assert options['train'] == {'total_kimg': 12, 'mirror_augment': True}
+
+
+def _write_submit_config(path, dataset_args):
+    submit_config = dnnlib.SubmitConfig()
+    submit_config.run_func_kwargs = dict(dataset_args=EasyDict(dataset_args), mirror_augment=True)
+    with open(path, 'wb') as f:
+        pickle.dump(submit_config, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def test_submit_config_pkl_is_read_as_data(tmp_path):
+    _write_submit_config(str(tmp_path / 'submit_config.pkl'), dict(tfrecord_dir='tiny'))
+    options = run_config.load_run_config(str(tmp_path))
+    assert options['dataset_args'] == {'tfrecord_dir': 'tiny'} and options['train']['mirror_augment'] is True
+
+    # State set on a class (BUILD on the EasyDict class itself) would patch it for the whole process.
+    evil = (b'\x80\x04\x95\x00\x00\x00\x00\x00\x00\x00\x00\x8c\x0bdnnlib.util\x94\x8c\x08EasyDict\x94\x93\x94'
+            b'N}\x94\x8c\x0b__getattr__\x94\x8c\x08builtins\x94\x8c\x04eval\x94\x93\x94s\x86\x94b.')
+    (tmp_path / 'submit_config.pkl').write_bytes(evil)
+    with pytest.raises(run_config.RunConfigError, match='submit_config.pkl: cannot read'):
+        run_config.load_run_config(str(tmp_path))
+    assert EasyDict(a=1).a == 1 and '__getattr__' in EasyDict.__dict__
+
+
+@pytest.mark.parametrize('kind', ['config.txt', 'submit_config.pkl', 'training_options.json'])
+@pytest.mark.parametrize('class_name', ['payload.run', 'logging.basicConfig', 'os.system'])
+def test_unknown_dataset_class_is_refused_without_importing_it(tmp_path, kind, class_name):
+    (tmp_path / 'payload.py').write_text("open(%r, 'w').write('ran')\ndef run(**kw): pass\n" % str(tmp_path / 'marker'))
+    dataset_args = dict(class_name=class_name, tfrecord_dir='x', filename=str(tmp_path / 'victim.txt'))
+    if kind == 'config.txt':
+        (tmp_path / kind).write_text('dataset = EasyDict(%s)\ntrain = EasyDict(mirror_augment=True)\n'
+                                     % ', '.join('%s=%r' % item for item in dataset_args.items()))
+    elif kind == 'submit_config.pkl':
+        _write_submit_config(str(tmp_path / kind), dataset_args)
+    else:
+        (tmp_path / kind).write_text(json.dumps(dict(dataset_args=dataset_args)))
+    with pytest.raises(run_config.RunConfigError, match=r"%s: unknown dataset class '%s'" % (kind, class_name)):
+        run_config.load_run_config(str(tmp_path))
+    assert not (tmp_path / 'marker').exists() and not (tmp_path / 'victim.txt').exists()
+
+
+def test_config_txt_that_calls_anything_is_refused(tmp_path):
+    for line in ["dataset = __import__('os').system('touch %s')" % (tmp_path / 'marker'),
+                 "dataset = EasyDict(tfrecord_dir=open('%s', 'w'))" % (tmp_path / 'marker'),
+                 "train = dict(x=[1] * 10**9)"]:
+        (tmp_path / 'config.txt').write_text(line + '\n')
+        with pytest.raises(run_config.RunConfigError, match='config.txt: cannot parse'):
+            run_config.load_run_config(str(tmp_path))
+        assert not (tmp_path / 'marker').exists()
+
+# ----------------------------------------------------------------------------
+# As a user meets it: run_metrics.py --run on a downloaded run directory.
+
+
+def test_run_metrics_refuses_a_hostile_run_directory(tmp_path):
+    run_dir = tmp_path / '00005-downloaded'
+    run_dir.mkdir()
+    (run_dir / 'payload.py').write_text("open(%r, 'w').write('ran')\n" % str(tmp_path / 'marker'))
+    victim = tmp_path / 'victim.txt'
+    victim.write_text('precious')
+    (run_dir / 'config.txt').write_text("dataset = EasyDict(class_name='logging.basicConfig', filename=%r, filemode='w')\n"
+                                        "train = EasyDict(mirror_augment=True)\n" % str(victim))
+    (run_dir / 'network-snapshot-000000.pkl').write_bytes(b'')
+    env = python_env()
+    env['PYTHONPATH'] = ROOT + os.pathsep + str(run_dir)  # `import payload` would succeed if anything tried it
+    proc = run_script('run_metrics.py', '--run', run_dir, '--metrics', 'fid50k', '--result-dir', tmp_path / 'results',
+                      cwd=str(run_dir), env=env)
+    assert_one_error(proc, 'run_metrics.py', "config.txt: unknown dataset class 'logging.basicConfig'")
+    assert victim.read_text() == 'precious' and not (tmp_path / 'marker').exists()
+    assert not (tmp_path / 'results').exists() or not os.listdir(tmp_path / 'results')
