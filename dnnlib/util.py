@@ -10,6 +10,7 @@ import inspect
 import io
 import os
 import pickle
+import pickletools
 import re
 import shutil
 import sys
@@ -313,8 +314,70 @@ def _cache_lookup(cache_dir: str, url_md5: str) -> Union[str, None]:
     return cache_files[0] if len(cache_files) == 1 else None
 
 
-class _HtmlInsteadOfFile(IOError):
-    """A web page came back where a file was expected; retrying does not help."""
+class _NotRetried(IOError):
+    """The server answered with something that is not the file, or stopped sending: retrying does not help."""
+
+
+def _varint(data: bytes, pos: int) -> Tuple[int, int]:
+    value, shift = 0, 0
+    while True:
+        byte = data[pos]
+        value |= (byte & 0x7F) << shift
+        pos += 1
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+def _is_graph_def(data: bytes) -> bool:
+    """The top-level protobuf fields of a serialized GraphDef, and nothing else: node (1), library (2),
+    version (3, a varint) and versions (4)."""
+    pos, num_fields = 0, 0
+    try:
+        while pos < len(data):
+            key, pos = _varint(data, pos)
+            if key in (0x0A, 0x12, 0x22):  # fields 1, 2, 4: length-delimited
+                size, pos = _varint(data, pos)
+                pos += size
+            elif key == 0x18:  # field 3: varint
+                _, pos = _varint(data, pos)
+            else:
+                return False
+            num_fields += 1
+    except (IndexError, ValueError):
+        return False
+    return num_fields > 0 and pos == len(data)
+
+
+def _is_complete_pickle(data: bytes) -> bool:
+    """The opcodes parse (nothing is run) and end with STOP at the very end of the data."""
+    last = None
+    try:
+        for opcode, _arg, pos in pickletools.genops(io.BytesIO(data)):
+            last = (opcode.name, pos)
+    except Exception:  # pylint: disable=broad-except  # anything that does not parse is not a pickle
+        return False
+    return last == ("STOP", len(data) - 1)
+
+
+def looks_like_network_file(data: bytes) -> None:
+    """open_url's default check of downloads and cache files: a pickle (any protocol) or a frozen GraphDef.
+    Raises ValueError for anything else, such as an error page sent with status 200."""
+    if not (_is_complete_pickle(data) or _is_graph_def(data)):
+        raise ValueError("not a pickle or a frozen GraphDef (%d bytes starting with %r)" % (len(data), data[:24]))
+
+
+def _validation_problem(validate, data: bytes) -> Union[str, None]:
+    """None if `validate` accepts the data, else why not (validate raises or returns False to refuse)."""
+    if len(data) == 0:
+        return "no data"
+    try:
+        ok = validate(data)
+    except Exception as e:  # pylint: disable=broad-except  # the caller's check, whatever it raises
+        return str(e) or type(e).__name__
+    return None if ok is None or ok else "refused by the validate function"
 
 
 def _download_form_url(url: str, page: str):
@@ -331,68 +394,131 @@ def _download_form_url(url: str, page: str):
     return target + ("&" if "?" in target else "?") + query if query else target
 
 
-def open_url(url: str, cache_dir: str = None, num_attempts: int = 10, verbose: bool = True, retry_delay: float = 1.0) -> Any:
+def _drive_confirmation_url(url: str, headers: Any, body: bytes) -> Union[str, None]:
+    """Where Google Drive's "can't scan for viruses" page leads, or None for a real file. Any other web page
+    (quota exceeded, login) is not the file: _NotRetried."""
+    if "download_warning" in headers.get("Set-Cookie", "") and len(body) < 8192:  # the older nag page
+        links = [html.unescape(link) for link in body.decode("utf-8", "replace").split('"') if "export=download" in link]
+        if len(links) == 1:
+            return urllib.parse.urljoin(url, links[0])
+    if headers.get("Content-Type", "").startswith("text/html"):
+        confirm_url = _download_form_url(url, body.decode("utf-8", "replace"))  # today's confirmation form
+        if confirm_url is not None and confirm_url != url:
+            return confirm_url
+        raise _NotRetried("received an HTML page instead of the file (Google Drive download quota exceeded, "
+                          "or not a direct download link?)")
+    return None
+
+
+def _fetch(session: Any, url: str, deadline: float, stall_timeout: float) -> Tuple[Any, bytes]:
+    """(headers, body) of one streamed GET. No data for stall_timeout seconds, or the deadline passing, ends it."""
+    import requests
+    import urllib3
+    wait = max(min(stall_timeout, deadline - time.monotonic()), 0.001)
+    try:
+        with session.get(url, stream=True, timeout=(wait, wait)) as res:
+            res.raise_for_status()
+            read = getattr(res.raw, "read1", None) or res.raw.read  # read1: what one socket read brings
+            body = io.BytesIO()
+            while True:
+                if time.monotonic() > deadline:
+                    raise _NotRetried("the download did not finish within the time limit (%d bytes received)" % body.tell())
+                chunk = read(1 << 20, decode_content=True)
+                if not chunk:
+                    return res.headers, body.getvalue()
+                body.write(chunk)
+    except (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, TimeoutError) as e:
+        raise _NotRetried("no data from the server for %g s (stalled)" % wait) from e
+
+
+def _download(url: str, num_attempts: int, verbose: bool, retry_delay: float, validate, timeout: float,
+              stall_timeout: float, cache_file: Union[str, None]) -> Tuple[str, bytes]:
+    """(file name, content) of a URL, retrying network and HTTP errors, following Drive's confirmation page."""
+    import requests
+    deadline = time.monotonic() + timeout
+    with requests.Session() as session:
+        if verbose:
+            print("Downloading %s ..." % url, end="", flush=True)
+        for attempt in range(1, num_attempts + 1):
+            try:
+                headers, body = _fetch(session, url, deadline, stall_timeout)
+                if len(body) == 0:
+                    raise IOError("No data received")
+                confirm_url = _drive_confirmation_url(url, headers, body)
+                if confirm_url is not None:
+                    url = confirm_url
+                    raise IOError("Google Drive download confirmation page")
+                problem = _validation_problem(validate, body)
+                if problem is not None:
+                    raise _NotRetried("the server sent something other than the file: %s" % problem)
+                if verbose:
+                    print(" done")
+                match = re.search(r'filename="([^"]*)"', headers.get("Content-Disposition", ""))
+                return (match[1] if match else url), body
+            except Exception as e:  # network errors, HTTP errors, empty bodies: retry
+                if attempt == num_attempts or isinstance(e, _NotRetried) or time.monotonic() >= deadline:
+                    if verbose:
+                        print(" failed")
+                    where = "" if cache_file is None else " (cache file: %s)" % cache_file
+                    raise IOError("Could not download %s after %d attempt%s: %s%s"
+                                  % (url, attempt, "" if attempt == 1 else "s", e, where)) from e
+                if verbose:
+                    print(".", end="", flush=True)
+                time.sleep(max(min(retry_delay, deadline - time.monotonic()), 0))
+    raise AssertionError("unreachable")
+
+
+def _read_valid_cache_file(path: str, url: str, validate, verbose: bool) -> Union[bytes, None]:
+    """The content of a cache file, or None after removing it when it is not a valid copy (an error page
+    cached by an older version, a truncated file)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise IOError("Cannot read the cache file %s of %s: %s" % (path, url, e)) from e
+    problem = _validation_problem(validate, data)
+    if problem is None:
+        return data
+    if verbose:
+        print("Removing the invalid cache file %s of %s (%s)" % (path, url, problem))
+    try:
+        os.remove(path)
+    except OSError as e:
+        raise IOError("Cannot remove the invalid cache file %s of %s (%s): %s" % (path, url, problem, e)) from e
+    return None
+
+
+def open_url(url: str, cache_dir: str = None, num_attempts: int = 10, verbose: bool = True, retry_delay: float = 1.0,
+             validate=None, timeout: float = 3600.0, stall_timeout: float = 60.0) -> Any:
     """Download a URL (with retries) and return a binary file object with its content.
 
     With cache_dir, the content is stored as '<md5 of url>_<file name>' and a later call with the same URL
     reads the file instead of downloading again. Google Drive's "can't scan for viruses" page is followed.
+    `validate(data)` checks the content before it is returned or cached (it raises, or returns False, for
+    data that is not the expected file); the default, looks_like_network_file, accepts pickles and frozen
+    GraphDefs. A cache file that fails the check is removed and downloaded again. `timeout` limits the whole
+    download in seconds (all attempts), `stall_timeout` each wait for data; a stalled server is not retried.
     """
-    import requests
     if not is_url(url):
         raise ValueError("Not a URL: %r" % (url,))
     if num_attempts < 1:
         raise ValueError("open_url: num_attempts must be >= 1")
+    validate = looks_like_network_file if validate is None else validate
 
     url_md5 = hashlib.md5(url.encode("utf-8")).hexdigest()
     cached = _cache_lookup(cache_dir, url_md5)
     if cached is not None:
-        return open(cached, "rb")
+        data = _read_valid_cache_file(cached, url, validate, verbose)
+        if data is not None:
+            return io.BytesIO(data)
 
-    url_name = None
-    url_data = None
-    last_error = None
-    with requests.Session() as session:
-        if verbose:
-            print("Downloading %s ..." % url, end="", flush=True)
-        for attempts_left in reversed(range(num_attempts)):
-            try:
-                with session.get(url, timeout=60) as res:
-                    res.raise_for_status()
-                    if len(res.content) == 0:
-                        raise IOError("No data received")
-                    if "download_warning" in res.headers.get("Set-Cookie", "") and len(res.content) < 8192:
-                        links = [html.unescape(link) for link in res.content.decode("utf-8").split('"') if "export=download" in link]
-                        if len(links) == 1:
-                            url = requests.compat.urljoin(url, links[0])
-                            raise IOError("Google Drive virus checker nag")
-                    if res.headers.get("Content-Type", "").startswith("text/html"):
-                        # Today's Google Drive asks to confirm large downloads with a form; follow it.
-                        # Any other page (quota exceeded, login) is not the file: never cache it.
-                        confirm_url = _download_form_url(url, res.text)
-                        if confirm_url is not None and confirm_url != url:
-                            url = confirm_url
-                            raise IOError("Google Drive download confirmation page")
-                        raise _HtmlInsteadOfFile("received an HTML page instead of the file (Google Drive download "
-                                                 "quota exceeded, or not a direct download link?)")
-                    match = re.search(r'filename="([^"]*)"', res.headers.get("Content-Disposition", ""))
-                    url_name = match[1] if match else url
-                    url_data = res.content
-                    if verbose:
-                        print(" done")
-                    break
-            except Exception as e:  # network errors, HTTP errors, empty bodies: retry
-                last_error = e
-                if not attempts_left or isinstance(e, _HtmlInsteadOfFile):
-                    if verbose:
-                        print(" failed")
-                    attempts = num_attempts - attempts_left
-                    raise IOError("Could not download %s after %d attempt%s: %s" % (url, attempts, "" if attempts == 1 else "s", last_error)) from e
-                if verbose:
-                    print(".", end="", flush=True)
-                if retry_delay > 0:
-                    time.sleep(retry_delay)
-
+    pattern = None if cache_dir is None else os.path.join(cache_dir, url_md5 + "_*")
+    url_name, url_data = _download(url, num_attempts, verbose, retry_delay, validate, timeout, stall_timeout, pattern)
     if cache_dir is not None:
         safe_name = re.sub(r"[^0-9a-zA-Z-._]", "_", url_name)[-128:]
-        atomic_write(os.path.join(cache_dir, url_md5 + "_" + safe_name), lambda f: f.write(url_data))
+        cache_file = os.path.join(cache_dir, url_md5 + "_" + safe_name)
+        try:
+            atomic_write(cache_file, lambda f: f.write(url_data))
+        except OSError as e:
+            raise IOError("Downloaded %s but cannot write the cache file %s: %s" % (url, cache_file, e)) from e
     return io.BytesIO(url_data)

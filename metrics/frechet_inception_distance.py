@@ -8,7 +8,7 @@ import scipy.linalg
 import tensorflow.compat.v1 as tf
 
 import dnnlib.tflib as tflib
-from dnnlib.tflib.network import NetworkPickleError
+from dnnlib.tflib.network import NetworkPickleError, load_network_pickle
 
 from metrics import feature_networks
 from metrics import metric_base
@@ -38,6 +38,25 @@ def frechet_distance(mu_fake, sigma_fake, mu_real, sigma_real):
     s = _sqrtm(np.dot(sigma_fake, sigma_real))
     dist = m + np.trace(sigma_fake + sigma_real - 2 * s)
     return np.real(dist)
+
+
+def load_cached_statistics(cache_file):
+    """(mu, sigma) from a reals-statistics cache file: a pickle of two float arrays, as this project and the
+    original (any protocol, numpy 1.x or 2.x) write it. Anything else is a ValueError naming the file."""
+    with open(cache_file, 'rb') as f:
+        try:
+            stats = load_network_pickle(f)
+        except NetworkPickleError as e:
+            raise ValueError('%s: %s' % (cache_file, e)) from e
+    if not isinstance(stats, (tuple, list)) or len(stats) != 2 or not all(isinstance(x, np.ndarray) for x in stats):
+        raise ValueError('%s: expected a pickled (mu, sigma) pair of arrays, found %s' % (cache_file, type(stats).__name__))
+    mu, sigma = stats
+    if mu.ndim != 1 or sigma.shape != (mu.shape[0], mu.shape[0]) or mu.dtype.kind != 'f' or sigma.dtype.kind != 'f':
+        raise ValueError('%s: expected float statistics mu [N] and sigma [N, N], found %s and %s'
+                         % (cache_file, list(mu.shape), list(sigma.shape)))
+    if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(sigma))):
+        raise ValueError('%s: the cached statistics are not finite' % cache_file)
+    return mu, sigma
 
 
 def feature_statistics(activations):
@@ -91,9 +110,8 @@ class FID(metric_base.MetricBase):
         cache_file = self._get_cache_file_for_reals(**key)
         if os.path.isfile(cache_file):
             try:
-                mu_real, sigma_real = misc.load_pkl(cache_file)
-                return mu_real, sigma_real
-            except (NetworkPickleError, ValueError, TypeError) as e:
+                return load_cached_statistics(cache_file)
+            except (OSError, ValueError) as e:
                 print('Ignoring unreadable cache file %s (%s); recomputing.' % (cache_file, e))
 
         dataset_obj, images = self._get_reals_tf(num_gpus * self.minibatch_per_gpu)

@@ -20,6 +20,8 @@ DRIVE_FORM = b'''<!DOCTYPE html><html><head><title>Google Drive - Virus scan war
 <input type="hidden" name="id" value="1MEG"><input type="hidden" name="export" value="download">
 <input type="hidden" name="confirm" value="t"><input type="hidden" name="uuid" value="a&amp;b"></form></body></html>'''
 
+NET_BYTES = pickle.dumps({'hello': 'network'}, protocol=4)  # open_url checks that downloads are pickles or GraphDefs
+
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     """Serves /data (after `fail_first` failures) and /empty; counts requests per path."""
@@ -44,7 +46,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.path == '/usercontent/download?id=1MEG&export=download&confirm=t&uuid=a%26b':
             self.path = '/data'
         if self.path.startswith('/data'):
-            body = b'hello network'
+            body = NET_BYTES
             self.send_response(200)
             self.send_header('Content-Disposition', 'attachment; filename="net.pkl"')
             self.send_header('Content-Length', str(len(body)))
@@ -72,17 +74,17 @@ def server():
 def test_open_url_download_cache_retry_and_error(server, tmp_path):
     cache = str(tmp_path / 'cache')
     with util.open_url(server + '/data', cache_dir=cache, verbose=False) as f:
-        assert f.read() == b'hello network'
+        assert f.read() == NET_BYTES
     assert _Handler.counts['/data'] == 1
     files = os.listdir(cache)
     assert len(files) == 1 and files[0].endswith('_net.pkl')
     with util.open_url(server + '/data', cache_dir=cache, verbose=False) as f:
-        assert f.read() == b'hello network'
+        assert f.read() == NET_BYTES
     assert _Handler.counts['/data'] == 1  # cache hit: no second request
 
     _Handler.fail_first['/data2'] = 2
     with util.open_url(server + '/data2', num_attempts=3, verbose=False, retry_delay=0) as f:
-        assert f.read() == b'hello network'
+        assert f.read() == NET_BYTES
     assert _Handler.counts['/data2'] == 3
 
     with pytest.raises(IOError, match='after 2 attempts'):
@@ -143,7 +145,7 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
 def test_open_url_follows_the_drive_confirmation_form_and_refuses_other_pages(server, tmp_path):
     cache = str(tmp_path / 'cache')
     with util.open_url(server + '/drive', cache_dir=cache, verbose=False, retry_delay=0) as f:
-        assert f.read() == b'hello network'
+        assert f.read() == NET_BYTES
     assert _Handler.counts['/drive'] == 1 and os.listdir(cache)[0].endswith('_net.pkl')
 
     with pytest.raises(IOError, match=r'/quota after 1 attempt: received an HTML page instead of the file'):

@@ -6,12 +6,14 @@ by the modules that implement them) to this project's code instead of executing 
 unknown build functions run their embedded source only inside `allow_embedded_code()`.
 """
 
-import codecs
+import _compat_pickle
 import contextlib
 import inspect
 import io
+import math
 import pickle
 import re
+import struct
 import sys
 import types
 import uuid
@@ -31,8 +33,12 @@ _import_handlers = []          # Functions that migrate legacy pickle states (st
 _import_module_src = dict()    # module => source text, for modules created from embedded source.
 _trusted_build_funcs = dict()  # build_func_name => (function, module source)
 _embedded_code_allowed = [False]
+_networks_being_loaded = [0]   # > 0 while Network.__setstate__ builds a template graph
 
-_NAME_RE = re.compile("^[A-Za-z0-9_.\\-]*$")
+# Network names become TensorFlow scopes: no '/', and not '.', '..' or '' (a leading letter or digit).
+_NAME_RE = re.compile("^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,127}$")
+_IDENTIFIER_RE = re.compile("^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_VAR_NAME_RE = re.compile("^[A-Za-z0-9_.\\-]+(/[A-Za-z0-9_.\\-]+)*$")
 
 
 class NetworkPickleError(util.UserError, ValueError):
@@ -102,6 +108,10 @@ class Network:
 
     def __init__(self, name: str = None, func_name: Any = None, **static_kwargs):
         tfutil.assert_tf_initialized()
+        if _networks_being_loaded[0]:
+            # A build function creates a missing sub-network: from a pickle that would run initializers on
+            # shapes nobody has checked yet.
+            raise NetworkPickleError("the pickle lacks the sub-network %r that its build function needs" % (name,))
         if name is not None and not isinstance(name, str):
             raise TypeError("Network name must be a string, got %r" % (name,))
         if func_name is None:
@@ -154,7 +164,9 @@ class Network:
         self._build_module_src = None
         self._run_cache = dict()
 
-    def _init_graph(self) -> None:
+    def _init_graph(self, stored: "OrderedDict[str, np.ndarray]" = None) -> None:
+        """Build the template graph. With `stored` (the variables of a pickle), each variable the build
+        function creates is checked against it at once, so a forged state cannot make the graph grow."""
         # Inputs are the positional parameters without defaults.
         self.input_names = [p.name for p in inspect.signature(self._build_func).parameters.values()
                             if p.kind == p.POSITIONAL_OR_KEYWORD and p.default is p.empty]
@@ -164,8 +176,8 @@ class Network:
 
         if self.name is None:
             self.name = self._build_func_name
-        if not _NAME_RE.match(self.name):
-            raise ValueError("Invalid network name %r: use letters, digits, '_', '.' and '-'" % self.name)
+        if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
+            raise ValueError("Invalid network name %r: use letters, digits, '_', '.' and '-', starting with a letter or digit" % (self.name,))
         with tf.name_scope(None):
             self.scope = tf.get_default_graph().unique_name(self.name, mark_as_used=True)
 
@@ -174,7 +186,8 @@ class Network:
         build_kwargs["components"] = self.components
 
         # Build the template graph under the network's own absolute scope.
-        with tfutil.absolute_variable_scope(self.scope, reuse=tf.AUTO_REUSE), tfutil.absolute_name_scope(self.scope):
+        getter = None if stored is None else _stored_variable_getter(self, stored)
+        with tfutil.absolute_variable_scope(self.scope, reuse=tf.AUTO_REUSE, custom_getter=getter), tfutil.absolute_name_scope(self.scope):
             with tf.control_dependencies(None):
                 self.input_templates = [tf.placeholder(tf.float32, name=name) for name in self.input_names]
                 out_expr = self._build_func(*self.input_templates, **build_kwargs)
@@ -200,7 +213,9 @@ class Network:
         self.output_shape = self.output_shapes[0]
         self.output_names = [t.name.split("/")[-1].split(":")[0] for t in self.output_templates]
 
-        self.own_vars = OrderedDict((var.name[len(self.scope) + 1:].split(":")[0], var) for var in tf.global_variables(self.scope + "/"))
+        # By literal prefix: tf.global_variables(scope) would take the scope as a regular expression.
+        prefix = self.scope + "/"
+        self.own_vars = OrderedDict((var.name[len(prefix):].split(":")[0], var) for var in tf.global_variables() if var.name.startswith(prefix))
         self.vars = OrderedDict(self.own_vars)
         self.vars.update((comp.name + "/" + name, var) for comp in self.components.values() for name, var in comp.vars.items())
         self.trainables = OrderedDict((name, var) for name, var in self.vars.items() if var.trainable)
@@ -546,36 +561,36 @@ class Network:
         return state
 
     def __setstate__(self, state: dict) -> None:
-        """Pickle import: rebuild the graph with a trusted build function and check every variable."""
+        """Pickle import: check the state, rebuild the graph with a trusted build function comparing every
+        variable it creates with the stored ones (no initializer runs), then assign the stored values."""
         # pylint: disable=attribute-defined-outside-init
         tfutil.assert_tf_initialized()
         self._init_fields()
         for handler in _import_handlers:
             state = handler(state)
-
-        if not isinstance(state, dict) or state.get("version") not in (2, 3):
-            raise NetworkPickleError("Unsupported network pickle state (version %r)" % (state.get("version") if isinstance(state, dict) else None,))
+        state = _checked_state(state)
         self.name = state["name"]
-        self.static_kwargs = util.EasyDict(state["static_kwargs"])
-        self.components = util.EasyDict(state.get("components", {}))
         self._build_func_name = state["build_func_name"]
+        self.components = util.EasyDict(state["components"])
 
         if self._build_func_name in _trusted_build_funcs:
             self._build_func, self._build_module_src = _trusted_build_funcs[self._build_func_name]
         elif _embedded_code_allowed[0]:
-            self._build_module_src = state["build_module_src"]
-            module = _exec_embedded_source(self._build_module_src)
-            self._build_func = util.get_obj_from_module(module, self._build_func_name)
+            self._build_func, self._build_module_src = _embedded_build_func(self.name, state)
         else:
             raise NetworkPickleError(
                 "Network '%s' uses the unknown build function '%s'; its embedded code was not run. "
                 "Load it with allow_embedded_code=True only if you trust the file." % (self.name, self._build_func_name))
+        self.static_kwargs = util.EasyDict(_checked_static_kwargs(self.name, self._build_func, state["static_kwargs"]))
 
-        self._init_graph()
-        self.reset_own_vars()
-        stored = OrderedDict((name, np.asarray(value)) for name, value in state["variables"])
+        stored = state["variables"]
+        _networks_being_loaded[0] += 1
+        try:
+            self._init_graph(stored)
+        finally:
+            _networks_being_loaded[0] -= 1
         _check_variables(self, stored)
-        tfutil.set_vars({self.find_var(name): value for name, value in stored.items()})
+        tfutil.set_vars({self.own_vars[name]: value for name, value in stored.items()})
 
 
 def _shape_str(shape) -> str:
@@ -585,16 +600,208 @@ def _shape_str(shape) -> str:
     return "(" + ", ".join("?" if d is None else str(d) for d in dims) + ")"
 
 
+# ------------------------------------------------------------------------------------------
+# Checks of a network's pickled state: types, names and static arguments before any graph is built,
+# every variable against the rebuilt network before any memory is allocated for it.
+
+_MAX_KWARG_INT = 1 << 24      # static arguments are sizes and counts: far below this
+_MAX_KWARG_ITEMS = 256        # elements of one static argument (lists, dicts), and arguments per network
+_MAX_KWARG_STR = 256
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    if isinstance(value, (str, bytes, int, float, bool, type(None))):
+        text = repr(value)
+    else:
+        text = "<%s>" % type(value).__name__
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _checked_state(state: Any) -> dict:
+    """The fields of a version 2/3 network state, type-checked; components and variables normalized."""
+    if type(state) is not dict:
+        raise NetworkPickleError("Network state must be a dict, got %s" % _short_repr(state))
+    version = state.get("version")
+    if type(version) is not int or version not in (2, 3):
+        raise NetworkPickleError("Unsupported network pickle state (version %s)" % _short_repr(version))
+    for key in ("name", "static_kwargs", "build_func_name", "variables"):
+        if key not in state:
+            raise NetworkPickleError("Network state lacks '%s'" % key)
+    name = state["name"]
+    if type(name) is not str or not _NAME_RE.match(name):
+        raise NetworkPickleError("Invalid network name %s in the pickle: use letters, digits, '_', '.' and '-', "
+                                 "starting with a letter or digit" % _short_repr(name))
+    func_name = state["build_func_name"]
+    if type(func_name) is not str or not _IDENTIFIER_RE.match(func_name):
+        raise NetworkPickleError("Network '%s': invalid build function name %s" % (name, _short_repr(func_name)))
+    if type(state["static_kwargs"]) not in (dict, util.EasyDict, OrderedDict):
+        raise NetworkPickleError("Network '%s': static_kwargs must be a dict, got %s" % (name, _short_repr(state["static_kwargs"])))
+    return dict(name=name, build_func_name=func_name, static_kwargs=state["static_kwargs"],
+                build_module_src=state.get("build_module_src"),
+                components=_checked_components(name, state.get("components", {})),
+                variables=_checked_variables(name, state["variables"]))
+
+
+def _checked_components(net_name: str, components: Any) -> "OrderedDict[str, Network]":
+    if type(components) not in (dict, util.EasyDict, OrderedDict):
+        raise NetworkPickleError("Network '%s': components must be a dict of networks, got %s" % (net_name, _short_repr(components)))
+    result = OrderedDict()
+    for key, comp in components.items():
+        if type(key) is not str or not _IDENTIFIER_RE.match(key):
+            raise NetworkPickleError("Network '%s': invalid component name %s" % (net_name, _short_repr(key)))
+        # A component is a network whose own state has been loaded (not a bare or half-built object).
+        if type(comp) is not Network or comp.__dict__.get("_build_func") is None:
+            raise NetworkPickleError("Network '%s': component '%s' must be a loaded network, got %s" % (net_name, key, _short_repr(comp)))
+        result[key] = comp
+    return result
+
+
+def _checked_variables(net_name: str, variables: Any) -> "OrderedDict[str, np.ndarray]":
+    if type(variables) not in (list, tuple):
+        raise NetworkPickleError("Network '%s': variables must be a list of (name, array) pairs, got %s" % (net_name, _short_repr(variables)))
+    stored = OrderedDict()
+    for item in variables:
+        if type(item) not in (list, tuple) or len(item) != 2:
+            raise NetworkPickleError("Network '%s': variables must be a list of (name, array) pairs, found %s" % (net_name, _short_repr(item)))
+        name, value = item
+        if type(name) is not str or not _VAR_NAME_RE.match(name) or len(name) > 256:
+            raise NetworkPickleError("Network '%s': invalid variable name %s" % (net_name, _short_repr(name)))
+        if name in stored:
+            raise NetworkPickleError("Network '%s': variable '%s' is stored twice" % (net_name, name))
+        if type(value) is not np.ndarray and not isinstance(value, np.generic):
+            raise NetworkPickleError("Network '%s': variable '%s' must be a numpy array, got %s" % (net_name, name, _short_repr(value)))
+        stored[name] = np.asarray(value)
+        _check_plain_dtype(stored[name].dtype)
+    return stored
+
+
+def _embedded_build_func(net_name: str, state: dict) -> Tuple[Callable, str]:
+    """Run the pickle's own module source (the caller trusts the file) and find its build function."""
+    src, func_name = state["build_module_src"], state["build_func_name"]
+    if type(src) is not str:
+        raise NetworkPickleError("Network '%s': build_module_src must be source text, got %s" % (net_name, _short_repr(src)))
+    func = getattr(_exec_embedded_source(src), func_name, None)
+    if not inspect.isfunction(func):
+        raise NetworkPickleError("Network '%s': the embedded source defines no function '%s'" % (net_name, func_name))
+    return func, src
+
+
+def _keyword_defaults(func: Callable) -> dict:
+    return {p.name: p.default for p in inspect.signature(func).parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.default is not p.empty}
+
+
+def _checked_static_kwargs(net_name: str, func: Callable, kwargs: dict) -> dict:
+    """A fresh copy of the stored static arguments, each checked against the build function's default for it
+    (or, for arguments it passes on to sub-networks, against the defaults of the trusted build functions)."""
+    if len(kwargs) > _MAX_KWARG_ITEMS:
+        raise NetworkPickleError("Network '%s': %d static arguments" % (net_name, len(kwargs)))
+    own = _keyword_defaults(func)
+    accepts_more = any(p.kind == p.VAR_KEYWORD for p in inspect.signature(func).parameters.values())
+    shared = [_keyword_defaults(trusted) for trusted, _src in _trusted_build_funcs.values()]
+    result = dict()
+    for key, value in kwargs.items():
+        if type(key) is not str or not _IDENTIFIER_RE.match(key):
+            raise NetworkPickleError("Network '%s': invalid static argument name %s" % (net_name, _short_repr(key)))
+        if key not in own and not accepts_more:
+            raise NetworkPickleError("Network '%s': the build function takes no argument '%s'" % (net_name, key))
+        defaults = [own[key]] if key in own else [d[key] for d in shared if key in d]
+        value = value.item() if isinstance(value, np.generic) else value  # numpy scalars as Python numbers
+        problems = [_kwarg_problem(value, default) for default in defaults] or [_plain_data_problem(value, 4)]
+        if all(problems):
+            raise NetworkPickleError("Network '%s': static argument '%s' must be %s, got %s" % (net_name, key, problems[0], _short_repr(value)))
+        result[key] = _copy_plain_data(value)
+    return result
+
+
+def _is_number(value: Any) -> bool:
+    if type(value) is int:
+        return abs(value) <= _MAX_KWARG_INT
+    return type(value) is float and math.isfinite(value)
+
+
+def _kwarg_problem(value: Any, default: Any) -> Union[str, None]:
+    """None if `value` suits a parameter whose default is `default`, else what the value should be."""
+    if value is None:
+        return None
+    if type(default) is bool:
+        return None if type(value) is bool else "True or False"
+    if type(default) is int:
+        return None if type(value) is int and _is_number(value) else "an integer of magnitude <= %d" % _MAX_KWARG_INT
+    if type(default) is float:
+        return None if _is_number(value) else "a finite number"
+    if type(default) is str:  # a choice; some also take True/False (fused_scale='auto')
+        return None if (type(value) is str and len(value) <= _MAX_KWARG_STR) or type(value) is bool else "a short string"
+    if type(default) in (list, tuple):
+        ok = type(value) in (list, tuple) and len(value) <= 64 and all(_is_number(v) for v in value)
+        return None if ok else "a short list of numbers"
+    return _plain_data_problem(value, 4)
+
+
+def _plain_data_problem(value: Any, depth: int) -> Union[str, None]:
+    """None for plain data (numbers, strings, short lists/dicts of them), else what the value should be."""
+    problem = "plain data (numbers, short strings, small lists or dicts of them)"
+    if value is None or type(value) is bool or _is_number(value):
+        return None
+    if type(value) is str:
+        return None if len(value) <= _MAX_KWARG_STR else problem
+    if depth <= 0 or type(value) not in (list, tuple, dict, util.EasyDict) or len(value) > _MAX_KWARG_ITEMS:
+        return problem
+    if type(value) in (list, tuple):
+        return next((p for p in (_plain_data_problem(v, depth - 1) for v in value) if p), None)
+    if not all(type(k) is str and len(k) <= _MAX_KWARG_STR for k in value):
+        return problem
+    return next((p for p in (_plain_data_problem(v, depth - 1) for v in value.values()) if p), None)
+
+
+def _copy_plain_data(value: Any) -> Any:
+    """Copies of the containers, so that later opcodes of the pickle cannot change what was checked."""
+    if type(value) in (list, tuple):
+        return type(value)(_copy_plain_data(v) for v in value)
+    if type(value) in (dict, util.EasyDict):
+        return type(value)((k, _copy_plain_data(v)) for k, v in value.items())
+    return value
+
+
+def _stored_variable_getter(net: Network, stored: "OrderedDict[str, np.ndarray]") -> Callable:
+    """custom_getter comparing each variable the build function creates with the pickle before the graph
+    grows further: forged static arguments end the build at the first variable that was not stored."""
+    prefix = net.scope + "/"
+
+    def checked_getter(getter, name, *args, **kwargs):
+        local = name[len(prefix):] if name.startswith(prefix) else None
+        if local is not None:
+            if local not in stored:
+                raise NetworkPickleError("Network '%s' (%s): variable '%s' of the rebuilt network is missing from the pickle"
+                                         % (net.name, net._build_func_name, local))  # pylint: disable=protected-access
+            shape = kwargs.get("shape")
+            if shape is not None and tf.TensorShape(shape).is_fully_defined():
+                _check_shape(net, local, stored[local], tf.TensorShape(shape).as_list())
+        var = getter(name, *args, **kwargs)
+        if local is not None:
+            _check_shape(net, local, stored[local], tfutil.shape_to_list(var.shape))
+        return var
+    return checked_getter
+
+
+def _check_shape(net: Network, name: str, value: np.ndarray, expected: list) -> None:
+    if list(value.shape) != expected:
+        raise NetworkPickleError("Network '%s': variable '%s' has shape %s in the pickle but %s in the rebuilt network"
+                                 % (net.name, name, list(value.shape), expected))
+
+
 def _check_variables(net: Network, stored: "OrderedDict[str, np.ndarray]") -> None:
-    """Every stored variable must exist in the rebuilt network with the same shape, and vice versa."""
+    """Every stored variable must exist in the rebuilt network with the same shape and a compatible dtype,
+    and vice versa."""
     for name, value in stored.items():
         if name not in net.own_vars:
             raise NetworkPickleError("Network '%s' (%s): stored variable '%s' does not exist in the rebuilt network"
                                      % (net.name, net._build_func_name, name))  # pylint: disable=protected-access
-        expected = tfutil.shape_to_list(net.own_vars[name].shape)
-        if list(value.shape) != expected:
-            raise NetworkPickleError("Network '%s': variable '%s' has shape %s in the pickle but %s in the rebuilt network"
-                                     % (net.name, name, list(value.shape), expected))
+        var = net.own_vars[name]
+        _check_shape(net, name, value, tfutil.shape_to_list(var.shape))
+        if var.dtype.base_dtype.is_floating and value.dtype.kind not in "biuf":
+            raise NetworkPickleError("Network '%s': variable '%s' has dtype %s in the pickle but %s in the rebuilt network"
+                                     % (net.name, name, value.dtype, var.dtype.base_dtype.name))
     for name in net.own_vars:
         if name not in stored:
             raise NetworkPickleError("Network '%s' (%s): variable '%s' of the rebuilt network is missing from the pickle"
@@ -616,8 +823,142 @@ def _unwind_key(obj):
 
 # ------------------------------------------------------------------------------------------
 # Restricted unpickling
+#
+# The pure-Python unpickler with a checked dispatch table. find_class alone is not enough: BUILD, APPEND(S),
+# SETITEM(S) and ADDITEMS call methods of whatever object is on the stack (BUILD on the EasyDict class
+# rewrites its methods; APPENDS on an EasyDict calls its 'extend' item), and the C unpickler cannot be
+# intercepted there. Every opcode that calls into an object is replaced by a checked one below.
+
+_MAX_NESTING = 100        # deeper containers are refused: hash() of nested tuples recurses in C without a limit
+_MAX_OPCODES = 1000000    # a (G, D, Gs) snapshot at 1024x1024 has about 10,000
+_MAX_NDIM = 32
+
+try:
+    import numpy._core.multiarray as _np_multiarray  # numpy 2
+except ImportError:  # numpy 1
+    import numpy.core.multiarray as _np_multiarray
+
+_PLAIN_TYPESTR_RE = re.compile("^[biufc][0-9]{1,2}$")  # what numpy's dtype.__reduce__ writes for numeric dtypes
 
 
+def _check_plain_dtype(dtype: Any) -> np.dtype:
+    """Only plain numeric dtypes: no object, structured, subarray or flagged ones."""
+    if not isinstance(dtype, np.dtype) or dtype.kind not in "biufc" or dtype.fields is not None \
+            or dtype.subdtype is not None or dtype.flags != 0 or dtype.metadata is not None:
+        raise NetworkPickleError("Refusing the numpy dtype %s: only plain numeric dtypes are allowed"
+                                 % (str(dtype) if isinstance(dtype, np.dtype) else _short_repr(dtype)))
+    return dtype
+
+
+def _check_shape_tuple(shape: Any) -> tuple:
+    if type(shape) is not tuple or len(shape) > _MAX_NDIM or not all(type(d) is int and d >= 0 for d in shape):
+        raise NetworkPickleError("Invalid numpy array shape %s in the pickle" % _short_repr(shape))
+    return shape
+
+
+def _check_array_bytes(data: Any, shape: tuple, dtype: np.dtype) -> None:
+    """An array is as big as the raw data the pickle holds for it, never bigger."""
+    if type(data) not in (bytes, bytearray):
+        raise NetworkPickleError("Refusing numpy array data of type %s (object arrays are not allowed)" % type(data).__name__)
+    needed = dtype.itemsize * math.prod(shape)
+    if len(data) != needed:
+        raise NetworkPickleError("A numpy array of shape %s and dtype %s needs %d bytes, the pickle holds %d"
+                                 % (list(shape), dtype, needed, len(data)))
+
+
+def _is_plain_dtype_state(state: Any) -> bool:
+    """The state numpy writes for a plain numeric dtype: (3, byte order, None, None, None, -1, -1, 0)."""
+    return (type(state) is tuple and len(state) == 8 and all(type(x) in (int, str, type(None)) for x in state)
+            and state[0] == 3 and state[1] in ("<", ">", "|", "=") and state[2:] == (None, None, None, -1, -1, 0))
+
+
+def _reduce_dtype(typestr, align, copy):
+    if type(typestr) is not str or not _PLAIN_TYPESTR_RE.match(typestr) or type(align) not in (bool, int) or align \
+            or type(copy) not in (bool, int):
+        raise NetworkPickleError("Refusing the numpy dtype %s: only plain numeric dtypes are allowed" % _short_repr(typestr))
+    return _check_plain_dtype(np.dtype(typestr, False, True))  # always a copy: BUILD must not touch numpy's own
+
+
+def _reduce_reconstruct(subtype, shape, typecode):
+    """numpy's empty placeholder array, filled by BUILD: exactly what numpy writes, nothing bigger."""
+    placeholder = type(shape) is tuple and len(shape) == 1 and type(shape[0]) is int and shape[0] == 0
+    if subtype is not np.ndarray or not placeholder or type(typecode) not in (bytes, str) or typecode not in (b"b", "b"):
+        raise NetworkPickleError("Refusing numpy array reconstruction other than numpy's own (%s)" % _short_repr(subtype))
+    return _np_multiarray._reconstruct(np.ndarray, (0,), b"b")  # pylint: disable=protected-access
+
+
+def _reduce_frombuffer(buffer, dtype, shape, order, axis_order=None):
+    """Arrays in protocol 5 pickles."""
+    _check_plain_dtype(dtype)
+    _check_array_bytes(buffer, _check_shape_tuple(shape), dtype)
+    array = np.frombuffer(buffer, dtype=dtype)
+    if type(order) is str and order in ("C", "F") and axis_order is None:
+        return array.reshape(shape, order=order)
+    if order == "K" and type(axis_order) is tuple and all(type(a) is int for a in axis_order) \
+            and sorted(axis_order) == list(range(len(shape))):  # numpy 2: dense but neither C nor F order
+        return array.reshape(shape, order="C").transpose(axis_order)
+    raise NetworkPickleError("Invalid numpy array order %s in the pickle" % _short_repr(order))
+
+
+def _reduce_scalar(dtype, data):
+    _check_plain_dtype(dtype)
+    if type(data) is not bytes or len(data) != dtype.itemsize:
+        raise NetworkPickleError("Invalid numpy scalar data in the pickle")
+    return _np_multiarray.scalar(dtype, data)
+
+
+def _reduce_codecs_encode(text, encoding="utf-8"):
+    """bytes in protocol 0-2 pickles written by Python 3: encode(text, 'latin1')."""
+    if type(text) is not str or type(encoding) is not str or encoding not in ("latin1", "latin-1"):
+        raise NetworkPickleError("Refusing _codecs.encode other than text to latin1 bytes")
+    return text.encode("latin1")
+
+
+def _reduce_bytes(*args):
+    if args:  # bytes(n) would allocate n bytes: protocols 0-2 write only bytes() this way
+        raise NetworkPickleError("Refusing bytes() with arguments")
+    return b""
+
+
+def _reduce_bytearray(*args):
+    """bytearray from bytes or latin-1 text (the file holds every byte), never from a size."""
+    if args == () or (len(args) == 1 and type(args[0]) is bytes):
+        return bytearray(*args)
+    if len(args) == 2 and type(args[0]) is str and type(args[1]) is str and args[1] in ("latin-1", "latin1"):
+        return bytearray(args[0], "latin-1")
+    raise NetworkPickleError("Refusing bytearray() other than from bytes")
+
+
+def _reduce_set_type(set_type):
+    def reduce(items=()):
+        if type(items) not in (list, tuple):
+            raise NetworkPickleError("Refusing %s() of %s" % (set_type.__name__, _short_repr(items)))
+        return set_type(items)
+    return reduce
+
+
+def _reduce_ordered_dict(*args):
+    if args:  # Python 3 writes OrderedDict() and then SETITEMS
+        raise NetworkPickleError("Refusing OrderedDict() with arguments")
+    return OrderedDict()
+
+
+def _reduce_complex(real=0.0, imag=0.0):
+    if type(real) not in (int, float) or type(imag) not in (int, float):
+        raise NetworkPickleError("Refusing complex() of non-numbers")
+    return complex(real, imag)
+
+
+def _reduce_reconstructor(cls, base, state):
+    """copyreg._reconstructor, as protocols 0 and 1 write EasyDicts and Networks."""
+    if cls is util.EasyDict and base is dict and type(state) is dict:
+        return util.EasyDict(state)
+    if cls is Network and base is object and state is None:
+        return object.__new__(Network)
+    raise NetworkPickleError("Refusing to reconstruct %s from a pickle" % _short_repr(cls))
+
+
+_numpy_reconstruct_names = {"_reconstruct": _reduce_reconstruct, "scalar": _reduce_scalar}
 _SAFE_GLOBALS = {
     ("dnnlib.tflib.network", "Network"): Network,
     ("dnnlib.util", "EasyDict"): util.EasyDict,
@@ -627,65 +968,284 @@ _SAFE_GLOBALS = {
     ("builtins", "tuple"): tuple,
     ("builtins", "set"): set,
     ("builtins", "frozenset"): frozenset,
+    ("builtins", "bytes"): bytes,
     ("builtins", "bytearray"): bytearray,
     ("builtins", "complex"): complex,
     ("builtins", "object"): object,
-    ("_codecs", "encode"): codecs.encode,  # bytes in protocol <= 2 pickles written by Python 3 (text -> bytes only)
+    ("_codecs", "encode"): _reduce_codecs_encode,
+    ("copyreg", "_reconstructor"): _reduce_reconstructor,
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
 }
+for _core in ("numpy.core", "numpy._core"):  # numpy 1.x and 2.x paths
+    _SAFE_GLOBALS.update({(_core + ".multiarray", name): func for name, func in _numpy_reconstruct_names.items()})
+    _SAFE_GLOBALS[(_core + ".numeric", "_frombuffer")] = _reduce_frombuffer
+
+# What REDUCE may call, by identity (never by hash: the callable comes from the pickle).
+_REDUCERS = {id(obj): (obj, reducer) for obj, reducer in [
+    (np.dtype, _reduce_dtype), (bytes, _reduce_bytes), (bytearray, _reduce_bytearray), (set, _reduce_set_type(set)),
+    (frozenset, _reduce_set_type(frozenset)), (OrderedDict, _reduce_ordered_dict), (complex, _reduce_complex),
+] + [(func, func) for func in (_reduce_codecs_encode, _reduce_reconstructor, _reduce_reconstruct, _reduce_scalar, _reduce_frombuffer)]}
 
 
-try:
-    import numpy._core.multiarray as _np_multiarray  # numpy 2
-except ImportError:  # numpy 1
-    import numpy.core.multiarray as _np_multiarray
+class _SizedReader:
+    """Binary file wrapper that knows how many bytes remain: no length field in the pickle can make the
+    unpickler allocate more than the file holds."""
+
+    def __init__(self, file: Any):
+        try:
+            start = file.tell()
+            self.remaining = file.seek(0, io.SEEK_END) - start
+            file.seek(start)
+        except (AttributeError, OSError, ValueError):  # not seekable (a pipe): read it all
+            file = io.BytesIO(file.read())
+            self.remaining = len(file.getbuffer())
+        self._file = file
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.remaining if size is None or size < 0 else size
+        if size > self.remaining:
+            raise pickle.UnpicklingError("pickle data was truncated (%d more bytes needed, %d left)" % (size, self.remaining))
+        data = self._file.read(size)
+        self.remaining -= len(data)
+        return data
+
+    def readline(self) -> bytes:
+        line = self._file.readline()
+        self.remaining -= len(line)
+        return line
 
 
-def _numpy_global(module: str, name: str):
-    """Array reconstruction helpers under their numpy 1.x ('numpy.core') or 2.x ('numpy._core') paths,
-    and numpy scalar/dtype classes."""
-    if module in ("numpy.core.multiarray", "numpy._core.multiarray") and name in ("_reconstruct", "scalar"):
-        return getattr(_np_multiarray, name)
-    source = np if module == "numpy" else getattr(np, "dtypes", None) if module == "numpy.dtypes" else None
-    obj = getattr(source, name, None) if source is not None else None
-    if isinstance(obj, type) and (issubclass(obj, np.generic) or issubclass(obj, np.dtype)):
-        return obj
-    return None
+class RestrictedUnpickler(pickle._Unpickler):  # pylint: disable=protected-access
+    """Unpickler that only creates Networks, EasyDicts, plain numeric NumPy arrays/scalars/dtypes and builtin
+    containers, of all protocols (0-5) and both numpy 1.x and 2.x module paths. Anything else (e.g. os.system
+    via __reduce__, BUILD on a class, object arrays, forged dtypes) is refused before it can run."""
 
+    def __init__(self, file: Any):
+        super().__init__(_SizedReader(file), encoding="latin1")
+        self._num_opcodes = 0
+        self._tuple_depths = dict()  # id -> (nesting depth, tuple); holding the tuple keeps its id unique
 
-class RestrictedUnpickler(pickle.Unpickler):
-    """Unpickler that only creates Networks, EasyDicts, NumPy arrays/dtypes and builtin containers.
-    Anything else (e.g. os.system via __reduce__) is refused before it can run."""
-
-    def find_class(self, module: str, name: str):
+    def find_class(self, module: str, name: str) -> Any:
+        if self.proto < 3:  # Python 3 writes protocols 0-2 with Python 2 names (__builtin__, copy_reg)
+            if (module, name) in _compat_pickle.NAME_MAPPING:
+                module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+            module = _compat_pickle.IMPORT_MAPPING.get(module, module)
         obj = _SAFE_GLOBALS.get((module, name))
-        if obj is None and module.startswith("numpy"):
-            obj = _numpy_global(module, name)
-        if obj is None and (module, name) in (("copyreg", "_reconstructor"), ("copy_reg", "_reconstructor")):
-            obj = _safe_reconstructor
         if obj is None:
-            raise NetworkPickleError("Refusing to load '%s.%s' from a pickle: only networks, arrays and plain containers are allowed" % (module, name))
+            raise NetworkPickleError("Refusing to load '%s.%s' from a pickle: only networks, arrays and plain "
+                                     "containers are allowed" % (module[:100], name[:100]))
         return obj
 
+    def load(self) -> Any:
+        obj = super().load()
+        self._tuple_depths.clear()
+        _check_nesting(obj)
+        return obj
 
-def _safe_reconstructor(cls, base, state):
-    import copyreg
-    if cls not in _SAFE_GLOBALS.values() or base not in (object, dict, list):
-        raise NetworkPickleError("Refusing to reconstruct %r from a pickle" % (cls,))
-    return copyreg._reconstructor(cls, base, state)  # pylint: disable=protected-access
+    def _note_tuple(self) -> None:
+        """Track how deeply tuples nest: hashing them (as dict keys or set items) recurses in C."""
+        tup = self.stack[-1]
+        depth = 1 + max((self._tuple_depths.get(id(x), (1,))[0] for x in tup if type(x) is tuple), default=0)
+        if depth > _MAX_NESTING:
+            raise NetworkPickleError("The pickle nests containers more than %d levels deep" % _MAX_NESTING)
+        self._tuple_depths[id(tup)] = (depth, tup)
+
+    def _target(self, types_: tuple, opcode: str) -> Any:
+        target = self.stack[-1]
+        if type(target) not in types_:
+            raise NetworkPickleError("Refusing the pickle opcode %s on %s" % (opcode, _short_repr(target)))
+        return target
+
+    def _load_reduce(self):
+        args = self.stack.pop()
+        func = self.stack[-1]
+        obj, reducer = _REDUCERS.get(id(func), (None, None))
+        if obj is not func or type(args) is not tuple:
+            raise NetworkPickleError("Refusing to call %s from a pickle" % _short_repr(func))
+        self.stack[-1] = reducer(*args)
+
+    def _load_newobj(self):
+        args = self.stack.pop()
+        cls = self.stack.pop()
+        self.append(_new_object(cls, args, {}))
+
+    def _load_newobj_ex(self):
+        kwargs = self.stack.pop()
+        args = self.stack.pop()
+        cls = self.stack.pop()
+        self.append(_new_object(cls, args, kwargs))
+
+    def _load_build(self):
+        state = self.stack.pop()
+        inst = self.stack[-1]
+        if type(inst) is Network:
+            if inst.__dict__ or type(state) is not dict:  # once, with a state dict
+                raise NetworkPickleError("Refusing to set the state of a network twice or from a %s" % type(state).__name__)
+            inst.__setstate__(state)
+        elif type(inst) is np.ndarray:
+            _build_array(inst, state)
+        elif isinstance(inst, np.dtype):
+            if not _is_plain_dtype_state(state):
+                raise NetworkPickleError("Refusing a numpy dtype state other than a plain numeric one")
+            inst.__setstate__(state)
+        else:  # classes, functions, EasyDicts, ...: BUILD would rewrite their attributes
+            raise NetworkPickleError("Refusing the pickle opcode BUILD on %s" % _short_repr(inst))
+
+    def _load_append(self):
+        value = self.stack.pop()
+        self._target((list,), "APPEND").append(value)
+
+    def _load_appends(self):
+        items = self.pop_mark()
+        self._target((list,), "APPENDS").extend(items)
+
+    def _load_setitem(self):
+        value = self.stack.pop()
+        key = self.stack.pop()
+        self._target((dict, util.EasyDict, OrderedDict), "SETITEM")[key] = value
+
+    def _load_setitems(self):
+        items = self.pop_mark()
+        target = self._target((dict, util.EasyDict, OrderedDict), "SETITEMS")
+        for i in range(0, len(items) - 1, 2):
+            target[items[i]] = items[i + 1]
+
+    def _load_additems(self):
+        items = self.pop_mark()
+        self._target((set,), "ADDITEMS").update(items)
+
+    def _load_bytearray8(self):
+        size, = struct.unpack("<Q", self.read(8))
+        data = self.read(size)  # bounded by the file (or the frame) before anything is allocated for it
+        if len(data) != size:
+            raise pickle.UnpicklingError("pickle data was truncated")
+        self.append(bytearray(data))
+
+
+def _refuse_opcode(name: str) -> Callable:
+    def refuse(_self):
+        raise NetworkPickleError("Refusing the pickle opcode %s: not used by network pickles" % name)
+    return refuse
+
+
+def _noting_tuple(handler: Callable) -> Callable:
+    def load_tuple(self):
+        handler(self)
+        self._note_tuple()  # pylint: disable=protected-access
+    return load_tuple
+
+
+def _counted(handler: Callable) -> Callable:
+    def run(self):
+        self._num_opcodes += 1  # pylint: disable=protected-access
+        if self._num_opcodes > _MAX_OPCODES:  # pylint: disable=protected-access
+            raise NetworkPickleError("The pickle has more than %d opcodes" % _MAX_OPCODES)
+        handler(self)
+    return run
+
+
+def _checked_dispatch() -> dict:
+    """pickle._Unpickler's opcode table with the checked handlers of RestrictedUnpickler."""
+    table = dict(pickle._Unpickler.dispatch)  # pylint: disable=protected-access
+    cls = RestrictedUnpickler
+    # pylint: disable=protected-access
+    table.update({pickle.REDUCE[0]: cls._load_reduce, pickle.NEWOBJ[0]: cls._load_newobj,
+                  pickle.NEWOBJ_EX[0]: cls._load_newobj_ex, pickle.BUILD[0]: cls._load_build,
+                  pickle.APPEND[0]: cls._load_append, pickle.APPENDS[0]: cls._load_appends,
+                  pickle.SETITEM[0]: cls._load_setitem, pickle.SETITEMS[0]: cls._load_setitems,
+                  pickle.ADDITEMS[0]: cls._load_additems, pickle.BYTEARRAY8[0]: cls._load_bytearray8})
+    for opcode in (pickle.TUPLE, pickle.TUPLE1, pickle.TUPLE2, pickle.TUPLE3):
+        table[opcode[0]] = _noting_tuple(table[opcode[0]])
+    for opcode, name in ((pickle.INST, "INST"), (pickle.OBJ, "OBJ"), (pickle.NEXT_BUFFER, "NEXT_BUFFER"),
+                         (pickle.READONLY_BUFFER, "READONLY_BUFFER")):  # Python 3 never writes these in-band
+        table[opcode[0]] = _refuse_opcode(name)
+    return {key: _counted(handler) for key, handler in table.items()}
+
+
+RestrictedUnpickler.dispatch = _checked_dispatch()
+
+
+def _new_object(cls: Any, args: Any, kwargs: Any) -> Any:
+    """NEWOBJ(_EX): only an empty Network (its state follows in BUILD) or an empty EasyDict."""
+    if (cls is not Network and cls is not util.EasyDict) or type(args) is not tuple or args \
+            or type(kwargs) is not dict or kwargs:
+        raise NetworkPickleError("Refusing to create %s from a pickle" % _short_repr(cls))
+    return object.__new__(Network) if cls is Network else util.EasyDict()
+
+
+def _build_array(array: np.ndarray, state: Any) -> None:
+    """BUILD on numpy's placeholder array: plain dtype, and exactly the bytes that shape and dtype need."""
+    if array.shape != (0,) or array.base is not None:
+        raise NetworkPickleError("Refusing to set the state of a numpy array twice")
+    if type(state) is not tuple or len(state) not in (4, 5) or (len(state) == 5 and (type(state[0]) is not int or state[0] != 1)):
+        raise NetworkPickleError("Invalid numpy array state in the pickle")
+    shape, dtype, is_fortran, data = state[-4:]
+    _check_plain_dtype(dtype)
+    _check_array_bytes(data, _check_shape_tuple(shape), dtype)
+    if type(is_fortran) not in (bool, int):
+        raise NetworkPickleError("Invalid numpy array state in the pickle")
+    array.__setstate__((1, shape, dtype, bool(is_fortran), bytes(data)))
+
+
+_CONTAINER_TYPES = (tuple, list, dict, set, frozenset, util.EasyDict, OrderedDict)
+
+
+def _children(obj: Any) -> Any:
+    if type(obj) in (dict, util.EasyDict, OrderedDict):
+        for key, value in obj.items():
+            yield key
+            yield value
+    else:
+        yield from obj
+
+
+def _check_nesting(root: Any) -> None:
+    """Refuse reference cycles and containers nested deeper than _MAX_NESTING, before recursive code (repr,
+    comparisons, copies) meets them. Iterative; each container is visited once."""
+    if type(root) not in _CONTAINER_TYPES:
+        return
+    heights = dict()  # id -> (height, container) of the containers already checked
+    path = [(root, _children(root), [1])]  # (container, its remaining children, its height so far)
+    on_path = {id(root)}
+    while path:
+        obj, children, height = path[-1]
+        child = next((c for c in children if type(c) in _CONTAINER_TYPES), None)
+        if child is None:  # all children checked
+            path.pop()
+            on_path.discard(id(obj))
+            heights[id(obj)] = (height[0], obj)
+            if path:
+                path[-1][2][0] = max(path[-1][2][0], height[0] + 1)
+        elif id(child) in on_path:
+            raise NetworkPickleError("The pickle holds a container that contains itself")
+        elif id(child) in heights:
+            if len(path) + heights[id(child)][0] > _MAX_NESTING:
+                raise NetworkPickleError("The pickle nests containers more than %d levels deep" % _MAX_NESTING)
+            height[0] = max(height[0], heights[id(child)][0] + 1)
+        elif len(path) >= _MAX_NESTING:
+            raise NetworkPickleError("The pickle nests containers more than %d levels deep" % _MAX_NESTING)
+        else:
+            path.append((child, _children(child), [1]))
+            on_path.add(id(child))
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def load_network_pickle(file: Any, allow_embedded_code: bool = False) -> Any:
-    """Load a network pickle (file object) with the restricted unpickler."""
+    """Load a network pickle (binary file object) with the restricted unpickler. Anything wrong with the file
+    (hostile, corrupt, truncated, too big for what it holds, out of memory) is one NetworkPickleError."""
     tfutil.assert_tf_initialized()
     with _embedded_code_context(allow_embedded_code or _embedded_code_allowed[0]):
         try:
-            return RestrictedUnpickler(file, encoding="latin1").load()
-        except NetworkPickleError:
-            raise
-        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, AttributeError, IndexError) as e:
-            raise NetworkPickleError("Corrupt or truncated network pickle: %s" % (e,)) from e
+            return RestrictedUnpickler(file).load()
+        except NetworkPickleError as e:
+            raise NetworkPickleError(_one_line(e)) from e
+        except Exception as e:  # pylint: disable=broad-except  # MemoryError, RecursionError, TF errors, ...
+            raise NetworkPickleError("Corrupt or truncated network pickle: %s: %s" % (type(e).__name__, _one_line(e))) from e
 
 
 # ------------------------------------------------------------------------------------------
