@@ -60,6 +60,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('script, argv, fragment', CASES, ids=['%s %s' % (case[0], case[1][0]) for case in CASES])
 def test_every_script_reports_bad_input_in_one_line(tmp_path, script, argv, fragment):
     _files(tmp_path)

@@ -6,9 +6,12 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import PIL.Image
 
 from tests.helpers.runner import python_env
+
+pytestmark = pytest.mark.slow  # end-to-end: several processes
 
 
 def _demo(repo_root, data_dir, result_dir):

@@ -18,6 +18,8 @@ from tests.helpers.runner import python_env
 from tests.helpers import tiny_nets
 from tests.helpers.metric_fixtures import random_images, write_tfrecords
 
+pytestmark = pytest.mark.slow  # end-to-end: several processes
+
 TRAIN_ARGS = ['--dataset', 'tiny', '--gpus', '1', '--metrics', 'none', '--fmap-base', '64', '--fmap-max', '16',
               '--minibatch-base', '8', '--minibatch-all', '--lod-initial-resolution', '8', '--tick-kimg', '0.05',
               '--grid-size', '1080p', '--network-snapshot-ticks', '1']

@@ -23,7 +23,7 @@ import dnnlib.tflib as tflib
 from metrics.frechet_inception_distance import FID
 from training import misc
 
-from tests.conftest import ROOT, python_env
+from tests.helpers.runner import ROOT, python_env
 from tests.helpers import hostile_pickles as hp
 from tests.helpers import metric_fixtures as mf
 from tests.helpers import metric_nets

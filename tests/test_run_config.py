@@ -5,7 +5,6 @@ hostile ones included (nothing named in them is imported or called)."""
 import json
 import os
 import pickle
-import pprint
 
 import numpy as np
 import pytest
@@ -14,6 +13,7 @@ import dnnlib
 from dnnlib import EasyDict
 from training import run_config
 
+from tests.helpers.factory import original_config_txt
 from tests.helpers.runner import ROOT, assert_one_error, python_env, run_script
 
 # ----------------------------------------------------------------------------
@@ -69,19 +69,6 @@ def test_bad_training_options_are_one_error_naming_the_file(tmp_path, text, mess
 
 # ----------------------------------------------------------------------------
 # Run directories of the original code.
-
-
-def original_config_txt(dataset, train, sched):
-    """config.txt as the original's RunContext writes it: its train module's settings, pprinted (width 200)."""
-    module_dict = dict(desc='sgan-tiny-1gpu', train=EasyDict(run_func_name='training.training_loop.training_loop', **train),
-                       G=EasyDict(func_name='training.networks_stylegan.G_style'), D=EasyDict(func_name='training.networks_stylegan.D_basic'),
-                       G_opt=EasyDict(beta1=0.0, beta2=0.99, epsilon=1e-8), D_opt=EasyDict(beta1=0.0, beta2=0.99, epsilon=1e-8),
-                       G_loss=EasyDict(func_name='training.loss.G_logistic_nonsaturating'),
-                       D_loss=EasyDict(func_name='training.loss.D_logistic_simplegp', r1_gamma=10.0), dataset=EasyDict(dataset),
-                       sched=EasyDict(sched), grid=EasyDict(size='4k', layout='random'), tf_config={'rnd.np_random_seed': 1000},
-                       metrics=[EasyDict(func_name='metrics.linear_separability.LS', name='ls', num_samples=200000, num_keep=100000,
-                                         attrib_indices=range(40), minibatch_per_gpu=4)])
-    return pprint.pformat(module_dict, indent=4, width=200, compact=False) + '\n'
 
 
 def test_original_config_txt_is_read_whole_even_when_pprint_wraps_it(tmp_path):

@@ -146,6 +146,7 @@ def run_script(args, cwd):
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_run_metrics_on_a_pickle_writes_the_metric_files_it_names(tmp_path):
     mf.write_tfrecords(str(tmp_path / 'data' / 'toy'), mf.random_images(16))
     network_pkl = save_stylegan_snapshot(str(tmp_path / 'network-snapshot-000040.pkl'))
@@ -165,6 +166,7 @@ def test_run_metrics_on_a_pickle_writes_the_metric_files_it_names(tmp_path):
     assert len(os.listdir(str(tmp_path / 'cache'))) == 1  # reals statistics of the FID
 
 
+@pytest.mark.slow
 def test_run_metrics_all_snapshots_of_a_run(tmp_path):
     run_dir = tmp_path / 'results' / '00007-sgan-toy-1gpu'
     run_dir.mkdir(parents=True)

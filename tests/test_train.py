@@ -78,6 +78,7 @@ def _ticks(output):
     return [TICK_RE.match(line).groups() for line in output.splitlines() if line.startswith('tick ')]
 
 
+@pytest.mark.slow
 def test_two_ticks_then_resume(repo_root, tmp_path):
     data_dir = _make_dataset(tmp_path / 'data')
     results = str(tmp_path / 'results')
@@ -127,6 +128,7 @@ def test_two_ticks_then_resume(repo_root, tmp_path):
     assert os.path.isfile(os.path.join(resumed, 'fakes000002.png')) and os.path.isfile(os.path.join(resumed, 'network-snapshot-000003.pkl'))
 
 
+@pytest.mark.slow
 def test_killed_run_leaves_loadable_snapshot_and_resumes(repo_root, tmp_path):
     data_dir = _make_dataset(tmp_path / 'data')
     results = str(tmp_path / 'results')
@@ -234,6 +236,7 @@ def test_nonfinite_loss_stops_with_last_good_snapshot(tmp_path, capsys):
     assert all(np.all(np.isfinite(Gs.get_var(name))) for name in Gs.trainables)
 
 
+@pytest.mark.slow
 def test_command_line_errors_and_help(repo_root, tmp_path):
     rc, out = _train(repo_root, ['--help'])
     assert rc == 0
@@ -286,3 +289,38 @@ def test_optimizer_state_is_reset_when_the_lod_changes(tmp_path, monkeypatch, ca
     assert sorted(calls) == ['TrainD'] * 4 + ['TrainG'] * 4, calls  # one when the update op is built, then three
     lods = [float(t[2]) for t in _ticks(capsys.readouterr().out)]
     assert lods == [0.72, 0.0]  # the lod of each tick's last step: image 32, then image 72
+
+
+@pytest.mark.slow
+def test_run_dir_of_the_original_code_resumes_and_evaluates(repo_root, tmp_path):
+    """A run directory as the original writes it on Python >= 3.8: config.txt (its pprinted settings) and
+    snapshots pickled with pickle.HIGHEST_PROTOCOL (5) under numpy 1.x module names."""
+    import pickle
+    import dnnlib.tflib as tflib
+    from tests.helpers.factory import original_config_txt
+    from tests.helpers.hostile_pickles import NUMPY1_NAMES, rename_modules
+    data_dir = _make_dataset(tmp_path / 'data')
+    run_dir = tmp_path / 'results' / '00012-sgan-tiny-1gpu'
+    run_dir.mkdir(parents=True)
+    nets = dict(num_channels=1, resolution=8, label_size=0, fmap_base=64, fmap_max=16)  # what TINY's flags build
+    G = tflib.Network('G', func_name='training.networks_stylegan.G_style', **nets)
+    D = tflib.Network('D', func_name='training.networks_stylegan.D_basic', **nets)
+    data = rename_modules(pickle.dumps((G, D, G.clone('Gs')), protocol=pickle.HIGHEST_PROTOCOL), NUMPY1_NAMES)
+    assert b'numpy.core.numeric' in data and b'_frombuffer' in data
+    (run_dir / 'network-snapshot-000003.pkl').write_bytes(data)
+    (run_dir / 'config.txt').write_text(original_config_txt(dict(tfrecord_dir='tiny'), dict(mirror_augment=True, total_kimg=25000),
+                                                            dict(lod_initial_resolution=4, minibatch_base=8)))
+
+    rc, out = _train(repo_root, TINY + ['--data-dir', data_dir, '--result-dir', str(tmp_path / 'results'), '--total-kimg', '3.2',
+                                        '--metrics', 'none', '--resume', str(run_dir)])
+    assert rc == 0, out[-3000:]
+    assert 'Loading networks from "%s"' % (run_dir / 'network-snapshot-000003.pkl') in out
+    assert float(_ticks(out)[0][1]) == pytest.approx(3.2, abs=0.05)  # the schedule went on from the snapshot's 3 kimg
+
+    import hashlib
+    features, _ = mf.save_feature_pkl(str(tmp_path / 'features.pkl'), metric_nets.stub_features, num_channels=1)
+    proc = run_script('run_metrics.py', '--run', run_dir, '--metrics', 'fid50k', '--num-images', '8', '--inception', features,
+                      '--data-dir', data_dir, '--cache-dir', tmp_path / 'cache', '--result-dir', tmp_path / 'metric-runs')
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    key = dict(metric_name='fid50k', mirror_augment=True, tfrecord_dir='tiny', shuffle_mb=0, num_images=8, inception=features)
+    assert os.listdir(tmp_path / 'cache') == ['%s-fid50k-tiny.pkl' % hashlib.md5(repr(sorted(key.items())).encode('utf-8')).hexdigest()]

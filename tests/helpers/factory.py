@@ -1,10 +1,13 @@
 """The one factory of tiny networks and snapshots for the tests: G_style/D_basic with random weights at
 8-32 px, pickled as the training loop writes them, and helpers to compare their images."""
 
+import pprint
+
 import numpy as np
 import PIL.Image
 
 import dnnlib.tflib as tflib
+from dnnlib import EasyDict
 from training import generation, misc, networks_stylegan
 
 TINY_G = dict(fmap_base=128, fmap_max=32, latent_size=16, dlatent_size=16, mapping_fmaps=16, mapping_layers=2)
@@ -66,3 +69,16 @@ def tiny_style_generator(name='G', resolution=16, dlatent_size=32, noise_seed=No
                    if local.endswith('Noise/weight')}
         tflib.set_vars(weights)
     return G
+
+
+def original_config_txt(dataset, train, sched):
+    """config.txt as the original's RunContext writes it: its train module's settings, pprinted (width 200)."""
+    module_dict = dict(desc='sgan-tiny-1gpu', train=EasyDict(run_func_name='training.training_loop.training_loop', **train),
+                       G=EasyDict(func_name='training.networks_stylegan.G_style'), D=EasyDict(func_name='training.networks_stylegan.D_basic'),
+                       G_opt=EasyDict(beta1=0.0, beta2=0.99, epsilon=1e-8), D_opt=EasyDict(beta1=0.0, beta2=0.99, epsilon=1e-8),
+                       G_loss=EasyDict(func_name='training.loss.G_logistic_nonsaturating'),
+                       D_loss=EasyDict(func_name='training.loss.D_logistic_simplegp', r1_gamma=10.0), dataset=EasyDict(dataset),
+                       sched=EasyDict(sched), grid=EasyDict(size='4k', layout='random'), tf_config={'rnd.np_random_seed': 1000},
+                       metrics=[EasyDict(func_name='metrics.linear_separability.LS', name='ls', num_samples=200000, num_keep=100000,
+                                         attrib_indices=range(40), minibatch_per_gpu=4)])
+    return pprint.pformat(module_dict, indent=4, width=200, compact=False) + '\n'
