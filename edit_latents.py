@@ -88,6 +88,11 @@ def load_noises(path: str) -> dict:
         raise EditError('%s: cannot read the noise maps (%s)' % (path, e)) from None
 
 
+def apply_outputs(base: str, args) -> List[str]:
+    """The files `apply` writes for one dlatents item: the strip, and the edited dlatents if asked."""
+    return [base + '.png'] + (['%s%s.npy' % (base, strength_label(s)) for s in args.strengths] if args.save_dlatents else [])
+
+
 def run_apply(args) -> List[str]:
     import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
     from training import generation, misc  # pylint: disable=import-outside-toplevel
@@ -101,17 +106,18 @@ def run_apply(args) -> List[str]:
     offset = le.combine_directions(directions, [weight for _path, weight in specs], args.layers)
     direction_name = '+'.join(os.path.splitext(os.path.basename(path))[0] for path, _weight in specs)
     items = dlatent_items(le.list_npy_files(args.dlatents, 'dlatents'), num_layers, dlatent_size)
+    bases = [os.path.join(args.outdir, '%s-%s' % (name, direction_name)) for name, _dlatents, _noise in items]
+    cli.check_new_files([path for base in bases for path in apply_outputs(base, args)], args.overwrite)
 
     os.makedirs(args.outdir, exist_ok=True)
     paths = []
-    for name, dlatents, noise_file in items:
+    for (name, dlatents, noise_file), base in zip(items, bases):
         noises = None
         if noise_file is not None and args.noise == 'auto':
             noises = load_noises(noise_file)
             print('%s: using the noise maps of %s' % (name, noise_file), file=sys.stderr)
         series = le.edit_series(dlatents, offset, args.strengths)
         images = le.render(Gs, series, noises=noises, minibatch_size=args.minibatch)
-        base = os.path.join(args.outdir, '%s-%s' % (name, direction_name))
         misc.save_image_grid(images, base + '.png', drange=[-1, 1], grid_size=(len(images), 1))
         paths.append(base + '.png')
         if args.save_dlatents:
@@ -155,6 +161,8 @@ def load_labels(path: str, num: int) -> np.ndarray:
 
 def run_learn(args) -> List[str]:
     from training import latent_editing as le  # pylint: disable=import-outside-toplevel
+    output = args.output if args.output.endswith('.npy') else args.output + '.npy'  # what np.save writes
+    cli.check_new_files([output], args.overwrite)
     if args.dlatents is not None:
         dlatents = le.load_npy(args.dlatents, 'dlatents')
         try:
@@ -177,8 +185,8 @@ def run_learn(args) -> List[str]:
     out_dir = os.path.dirname(args.output)
     if out_dir:
         os.makedirs(out_dir, exist_ok=True)
-    np.save(args.output, direction)
-    return [args.output if args.output.endswith('.npy') else args.output + '.npy']
+    np.save(output, direction)
+    return [output]
 
 # ----------------------------------------------------------------------------
 
@@ -200,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument('--save-dlatents', action='store_true', help='also write the edited dlatents, one .npy per strength')
     apply.add_argument('--minibatch', type=cli.positive_int, default=8, help='images per session call (default: %(default)s)')
     apply.add_argument('--outdir', default=os.path.join(config.result_dir, 'edits'), help='output directory (default: %(default)s)')
+    apply.add_argument('--overwrite', action='store_true', help='replace output files that exist already (default: refuse)')
 
     learn = commands.add_parser('learn', help='learn a direction from labelled dlatents')
     learn.add_argument('--positive', nargs='+', metavar='NPY_OR_DIR', help='dlatents with the attribute')
@@ -211,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help='mean = per-layer average of W+ ([D] direction), flat = whole W+ ([L, D]) (default: %(default)s)')
     learn.add_argument('--C', type=cli.positive_float, default=1.0, help='inverse regularisation strength of the classifier (default: %(default)s)')
     learn.add_argument('--output', required=True, metavar='NPY', help='where to write the direction (.npy)')
+    learn.add_argument('--overwrite', action='store_true', help='replace --output if it exists (default: refuse)')
     return parser
 
 

@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     add('--outdir', default=os.path.join(config.result_dir, 'generated'), help='output directory (default: %(default)s)')
     add('--minibatch', type=cli.positive_int, default=8, help='images per session call, split across --gpus (default: %(default)s)')
     add('--gpus', type=cli.positive_int, default=1, help='number of GPUs (towers) to use (default: %(default)s)')
+    add('--overwrite', action='store_true', help='replace output files that exist already (default: refuse)')
     return parser
 
 
@@ -104,50 +105,44 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         parser.error('--class all works with --seeds')
 
 
-def save_png(image: np.ndarray, path: str) -> str:
+def output_paths(Gs, args: argparse.Namespace) -> List[str]:
+    """The files the options will write, in the order they are written."""
     from training import generation as gen  # pylint: disable=import-outside-toplevel
-    gen.to_pil_image(image).save(path)
-    return path
+    if args.seeds and args.class_idx == gen.ALL_CLASSES:
+        if args.grid:
+            return [os.path.join(args.outdir, 'grid-seed%04d-%04d-classes.png' % (args.seeds[0], args.seeds[-1]))]
+        return [os.path.join(args.outdir, 'seed%04d-class%d.png' % (seed, class_idx))
+                for class_idx in range(gen.num_classes(Gs)) for seed in args.seeds]
+    if args.seeds:
+        if args.grid:
+            return [os.path.join(args.outdir, 'grid-seed%04d-%04d.png' % (args.seeds[0], args.seeds[-1]))]
+        return [os.path.join(args.outdir, 'seed%04d.png' % seed) for seed in args.seeds]
+    if args.style_mix:
+        return [os.path.join(args.outdir, 'style-mix.png')]
+    if args.frames_dir:
+        return [os.path.join(args.frames_dir, 'frame%04d.png' % i) for i in range(args.frames)]
+    return [os.path.join(args.outdir, 'interp-seed%04d-%04d.png' % tuple(args.interpolate))]
 
 
-def run(Gs, args: argparse.Namespace) -> List[str]:
-    """Generate what the options ask for; return the paths written."""
+def generate(Gs, args: argparse.Namespace) -> List[np.ndarray]:
+    """The images the options ask for (uint8 HWC), one per output file of output_paths()."""
     from training import generation as gen  # pylint: disable=import-outside-toplevel
     common = dict(truncation_psi=args.trunc, truncation_cutoff=args.trunc_cutoff, noise_mode=args.noise_mode,
                   class_idx=args.class_idx, minibatch_size=args.minibatch, num_gpus=args.gpus)
-    if not (args.interpolate and args.frames_dir):
-        os.makedirs(args.outdir, exist_ok=True)
     if args.seeds and args.class_idx == gen.ALL_CLASSES:
         del common['class_idx']
         images = gen.generate_class_images(Gs, args.seeds, **common)
-        if args.grid:
-            name = 'grid-seed%04d-%04d-classes.png' % (args.seeds[0], args.seeds[-1])
-            flat = images.reshape((-1,) + images.shape[2:])
-            return [save_png(gen.image_grid(flat, cols=len(args.seeds)), os.path.join(args.outdir, name))]
-        return [save_png(image, os.path.join(args.outdir, 'seed%04d-class%d.png' % (seed, class_idx)))
-                for class_idx, row in enumerate(images) for seed, image in zip(args.seeds, row)]
+        flat = images.reshape((-1,) + images.shape[2:])
+        return [gen.image_grid(flat, cols=len(args.seeds))] if args.grid else list(flat)
     if args.seeds:
         images = gen.generate_images(Gs, args.seeds, **common)
-        if args.grid:
-            name = 'grid-seed%04d-%04d.png' % (args.seeds[0], args.seeds[-1])
-            return [save_png(gen.image_grid(images), os.path.join(args.outdir, name))]
-        return [save_png(image, os.path.join(args.outdir, 'seed%04d.png' % seed))
-                for seed, image in zip(args.seeds, images)]
-
+        return [gen.image_grid(images)] if args.grid else list(images)
     if args.style_mix:
-        images = gen.style_mix_images(Gs, args.style_mix, args.style_mix_cols, args.style_layers, **common)
-        canvas = gen.style_mix_canvas(*images)
-        path = os.path.join(args.outdir, 'style-mix.png')
-        canvas.save(path)
-        return [path]
-
-    seed_a, seed_b = args.interpolate
-    frames = gen.interpolation_images(Gs, seed_a, seed_b, args.frames, space=args.space, **common)
-    if args.frames_dir:
-        os.makedirs(args.frames_dir, exist_ok=True)
-        return [save_png(frame, os.path.join(args.frames_dir, 'frame%04d.png' % i)) for i, frame in enumerate(frames)]
-    path = os.path.join(args.outdir, 'interp-seed%04d-%04d.png' % (seed_a, seed_b))
-    return [save_png(gen.image_grid(frames, cols=len(frames)), path)]
+        canvas = gen.style_mix_canvas(*gen.style_mix_images(Gs, args.style_mix, args.style_mix_cols, args.style_layers, **common))
+        image = np.asarray(canvas)
+        return [image[:, :, np.newaxis] if image.ndim == 2 else image]
+    frames = gen.interpolation_images(Gs, args.interpolate[0], args.interpolate[1], args.frames, space=args.space, **common)
+    return list(frames) if args.frames_dir else [gen.image_grid(frames, cols=len(frames))]
 
 
 def main(argv=None) -> None:
@@ -155,10 +150,15 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     check_args(parser, args)
     import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
-    from training import misc  # pylint: disable=import-outside-toplevel
+    from training import generation, misc  # pylint: disable=import-outside-toplevel
     tflib.init_tf()
     Gs = misc.load_generator(args.network)
-    for path in run(Gs, args):
+    paths = output_paths(Gs, args)
+    cli.check_new_files(paths, args.overwrite)  # before anything is generated or written
+    images = generate(Gs, args)
+    for path, image in zip(paths, images):
+        os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
+        generation.to_pil_image(image).save(path)
         print(path)
 
 

@@ -56,6 +56,7 @@ def build_parser():
         add('--' + key, metavar='PKL', help='pickle for the %s figures (default: --network, else the published one)' % key)
     add('--outdir', default=config.result_dir, help='output directory (default: %(default)s)')
     add('--minibatch', type=cli.positive_int, default=8, help='images per session call (default: %(default)s)')
+    add('--overwrite', action='store_true', help='replace figure files that exist already (default: refuse)')
     add('--noise-mode', choices=['random', 'const'], default='random',
         help='noise of the uncurated figures 2, 10-12: random as in the paper, or const (the stored noise, '
              'pixel-reproducible) (default: %(default)s)')
@@ -66,6 +67,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
     from training import figures, misc  # pylint: disable=import-outside-toplevel
+    cli.check_new_files([os.path.join(args.outdir, figures.FIGURES[number][1]) for number in args.figures], args.overwrite)
     tflib.init_tf()
     networks = {}  # each pickle loaded once
     for number in args.figures:

@@ -26,6 +26,7 @@ def parse_args(argv=None):
                         help='network pickle, a local path or a URL (default: the published FFHQ generator)')
     parser.add_argument('--out', default=os.path.join(config.result_dir, 'example.png'), metavar='PNG',
                         help='output image (default: %(default)s)')
+    parser.add_argument('--overwrite', action='store_true', help='replace --out if it exists (default: refuse)')
     return parser.parse_args(argv)
 
 
@@ -33,6 +34,7 @@ def main(argv=None):
     args = parse_args(argv)
     if os.path.splitext(args.out)[1].lower() not in ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.tif', '.tiff', '.webp'):
         raise cli.UserError('--out %s: unknown image file extension (use .png or .jpg)' % args.out)
+    cli.check_new_files([args.out], args.overwrite)
     import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
     from training import generation, misc  # pylint: disable=import-outside-toplevel
 

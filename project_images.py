@@ -139,6 +139,12 @@ def project_batch(proj, targets: np.ndarray, desc: str, num_snapshots: int, prin
     return proj.get_images(), np.array(snapshots)
 
 
+def output_files(outdir: str, name: str, optimize_noise: bool) -> List[str]:
+    """The files written for one target image."""
+    base = os.path.join(outdir, name)
+    return [base + '-projected.png', base + '-dlatents.npy', base + '-progress.png'] + ([base + '-noise.npz'] if optimize_noise else [])
+
+
 def save_results(proj, outdir: str, names: List[str], targets: np.ndarray, images: np.ndarray,
                  snapshots: np.ndarray, optimize_noise: bool) -> List[str]:
     """Write the files of one batch; returns their paths."""
@@ -147,15 +153,14 @@ def save_results(proj, outdir: str, names: List[str], targets: np.ndarray, image
     dlatents = proj.get_dlatents()
     noises = proj.get_noises() if optimize_noise else None
     for i, name in enumerate(names):
-        base = os.path.join(outdir, name)
-        misc.save_image(images[i], base + '-projected.png', drange=[-1, 1])
-        np.save(base + '-dlatents.npy', dlatents[i].astype(np.float32))
+        files = output_files(outdir, name, noises is not None)
+        misc.save_image(images[i], files[0], drange=[-1, 1])
+        np.save(files[1], dlatents[i].astype(np.float32))
         strip = np.stack([targets[i]] + [snap[i] for snap in snapshots] + [images[i]])
-        misc.save_image_grid(strip, base + '-progress.png', drange=[-1, 1], grid_size=(len(strip), 1))
-        paths += [base + '-projected.png', base + '-dlatents.npy', base + '-progress.png']
+        misc.save_image_grid(strip, files[2], drange=[-1, 1], grid_size=(len(strip), 1))
         if noises is not None:
-            np.savez(base + '-noise.npz', **noises[i])
-            paths.append(base + '-noise.npz')
+            np.savez(files[3], **noises[i])
+        paths += files
     return paths
 
 # ----------------------------------------------------------------------------
@@ -187,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--fit', choices=['none', 'crop', 'stretch'], default='none',
                         help="images of another size: 'none' = refuse them, 'crop' = center square then resize, "
                              "'stretch' = resize (default: %(default)s)")
+    parser.add_argument('--overwrite', action='store_true', help='replace output files that exist already (default: refuse)')
     parser.add_argument('--seed', type=cli.single_seed, default=0, help='random seed of the dlatent noise (default: %(default)s)')
     return parser
 
@@ -198,6 +204,7 @@ def main(argv=None) -> None:
         parser.error('--perceptual-weight and --pixel-weight are both 0: nothing to optimise')
     files = list_images(args.targets)
     names = output_names(files)
+    cli.check_new_files([path for name in names for path in output_files(args.outdir, name, args.optimize_noise)], args.overwrite)
     import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
     from training import misc, projector as projector_lib  # pylint: disable=import-outside-toplevel
     tflib.init_tf({'rnd.np_random_seed': args.seed, 'rnd.tf_random_seed': args.seed})

@@ -167,6 +167,14 @@ def _label_size(text: str):
     raise argparse.ArgumentTypeError("%r is not 'full' or a number of label components" % text)
 
 
+def _learning_rate(text: str) -> float:
+    value = cli.positive_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError('%s is not a learning rate: Adam moves every weight by about this much per step '
+                                         '(the presets use 0.001-0.003)' % text)
+    return value
+
+
 def _seed(text: str) -> int:
     return cli.single_seed(text)
 
@@ -196,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument('--lod-initial-resolution', type=cli.power_of_two, default=None, help='resolution at which training starts (default: preset)')
     g.add_argument('--lod-training-kimg', type=cli.non_negative_float, default=None, help='kimg per resolution before fading in the next (default 600)')
     g.add_argument('--lod-transition-kimg', type=cli.non_negative_float, default=None, help='kimg of each fade-in (default 600)')
-    g.add_argument('--lrate', type=cli.positive_float, default=None, help='learning rate of G and D at every resolution (default: preset tables)')
+    g.add_argument('--lrate', type=_learning_rate, default=None, help='learning rate of G and D at every resolution (default: preset tables)')
     g.add_argument('--tick-kimg', type=cli.positive_float, default=None, help='kimg per tick at every resolution (default: 160..20 by resolution)')
     g.add_argument('--minibatch-dict', type=cli.res_dict(cli.positive_int), default=None, help="per-resolution minibatch, e.g. '8:64,16:32,32:16' (default: the GPU preset's table)")
     g.add_argument('--r1-gamma', type=cli.non_negative_float, default=None, help='weight of the R1 penalty of D_logistic_simplegp (default 10)')
@@ -214,8 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument('--network-snapshot-ticks', type=cli.positive_int, default=None, help='write a network snapshot every N ticks (default 10)')
     g.add_argument('--resume', default=None, help='resume from a run id, a run directory, or a network pickle (path or URL)')
     g.add_argument('--resume-snapshot', type=cli.non_negative_int, default=None, help='with a run id/directory: the snapshot kimg to load (default: latest)')
-    g.add_argument('--resume-kimg', type=cli.non_negative_float, default=None, help='training progress to resume at (default: from the snapshot file name)')
-    g.add_argument('--resume-time', type=cli.non_negative_float, default=0.0, help='wall-clock seconds already spent (for reporting)')
+    g.add_argument('--resume-kimg', type=cli.non_negative_float, default=None, help='training progress to resume at (default: the snapshot\'s record, or its file name)')
+    g.add_argument('--resume-time', type=cli.non_negative_float, default=None, help='wall-clock seconds already spent (for reporting; default: the snapshot\'s record)')
 
     g = parser.add_argument_group('several machines (TensorFlow distributed runtime; see README)')
     g.add_argument('--cluster-workers', default=None, help="comma-separated host:port of every worker, chief first (or set TF_CONFIG)")

@@ -8,6 +8,7 @@ main() is wrapped by run_main()). Nothing here imports TensorFlow, so `--help` s
 
 import argparse
 import math
+import os
 import re
 import sys
 from typing import Callable, Dict, List, Optional, Sequence
@@ -191,6 +192,20 @@ def choice_list(choices: Sequence[str], allow_none: bool = False) -> Callable[[s
         return names
     parse.__name__ = 'choice_list'
     return parse
+
+# ----------------------------------------------------------------------------
+# Outputs.
+
+
+def check_new_files(paths, overwrite: bool = False, flag: str = '--overwrite') -> None:
+    """Nothing a user made is replaced by accident: refuse (one UserError naming the file) when an output
+    file exists already, unless the user asked for it with `flag`. Call before anything is written."""
+    if overwrite:
+        return
+    existing = [path for path in paths if os.path.exists(path)]
+    if existing:
+        more = ' (and %d more)' % (len(existing) - 1) if len(existing) > 1 else ''
+        raise UserError('%s exists%s: not overwriting it (use %s to replace, or choose another output)' % (existing[0], more, flag))
 
 # ----------------------------------------------------------------------------
 # Reporting.

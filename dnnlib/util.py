@@ -271,21 +271,59 @@ def copy_files_and_create_dirs(files: List[Tuple[str, str]]) -> None:
         shutil.copyfile(src, dst)
 
 
+TEMP_PREFIX = ".tmp-"  # atomic_write's temporary files: <dir>/.tmp-<uuid>-<name>
+
+
+def _lock(file, blocking: bool) -> bool:
+    """An exclusive advisory lock on an open file (held until it is closed or the process dies); False if
+    another process holds it. Without fcntl (Windows) every lock succeeds."""
+    try:
+        import fcntl
+    except ImportError:
+        return True
+    try:
+        fcntl.flock(file.fileno(), fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        return True
+    except OSError:
+        return False
+
+
 def atomic_write(path: str, write_func, mode: str = "wb") -> None:
     """Write a file through a temporary file in the same directory, then rename it into place.
-    A crash leaves either the old file or the new one, never a partial file."""
+    A crash leaves either the old file or the new one, never a partial file. The temporary file is locked
+    while it is written, so that remove_stale_temp_files() can tell a dead writer's file from a live one."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    temp_path = os.path.join(directory, ".tmp-%s-%s" % (uuid.uuid4().hex, os.path.basename(path)))
+    temp_path = os.path.join(directory, "%s%s-%s" % (TEMP_PREFIX, uuid.uuid4().hex, os.path.basename(path)))
     try:
         with open(temp_path, mode) as f:
+            _lock(f, blocking=True)  # a new file of our own: never contended
             write_func(f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(temp_path, path)
+            os.replace(temp_path, path)  # before the lock is released by closing
     finally:
         if os.path.exists(temp_path):
             os.remove(temp_path)
+
+
+def remove_stale_temp_files(directory: str) -> List[str]:
+    """Remove the temporary files that killed atomic_write() calls left in a directory (files still being
+    written by a live process are locked and kept). Returns the removed paths."""
+    removed = []
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name)
+        if not name.startswith(TEMP_PREFIX) or not os.path.isfile(path):
+            continue
+        try:
+            with open(path, "rb") as f:
+                if not _lock(f, blocking=False):
+                    continue
+                os.remove(path)
+                removed.append(path)
+        except OSError:
+            continue
+    return removed
 
 
 # ------------------------------------------------------------------------------------------

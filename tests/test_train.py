@@ -11,31 +11,12 @@ import time
 import numpy as np
 import pytest
 
-import dnnlib
 import train
 from tests.helpers import metric_fixtures as mf
 from tests.helpers import metric_nets
 from tests.helpers.metric_fixtures import random_images, write_tfrecords
 from tests.helpers.runner import assert_one_error, python_env, run_script
-
-TINY = ['--dataset', 'tiny', '--gpus', '1', '--fmap-base', '64', '--fmap-max', '16', '--minibatch-base', '8', '--minibatch-all',
-        '--lod-initial-resolution', '4', '--lod-training-kimg', '1', '--lod-transition-kimg', '1', '--tick-kimg', '1',
-        '--grid-size', '1080p', '--network-snapshot-ticks', '1']
-TICK_RE = re.compile(r'^tick (\d+)\s+kimg ([\d.]+)\s+lod ([\d.]+)\s+minibatch (\d+)\s+time (.+?)\s+sec/tick ([\d.]+)\s+'
-                     r'sec/kimg ([\d.]+)\s+maintenance ([-\d.]+)\s+gpumem ([\d.]+)\s*$')
-
-
-def _make_dataset(root, labels=False):
-    path = write_tfrecords(os.path.join(str(root), 'tiny'), random_images(24, resolution=8, channels=1, seed=1))
-    if labels:
-        np.save(os.path.join(path, 'tiny-rxx.labels'), np.eye(3, dtype=np.float32)[np.arange(24) % 3])
-    return str(root)
-
-
-def _train(repo_root, args, timeout=600):
-    res = run_script('train.py', *args, timeout=timeout)
-    return res.returncode, res.stdout + res.stderr
-
+from tests.helpers.train_runs import TINY, make_dataset, run_train, submit, tick_lines
 
 def _check_recorded_options(run_dir, resumed_from, data_dir):
     """training_options.json of a real run holds every setting, exactly as the loop used it."""
@@ -74,15 +55,11 @@ def _check_run_metrics_reads_the_record(tmp_path, run_dir):
     assert len(open(os.path.join(run_dir, 'metric-fid50k.txt')).read().splitlines()) == 1
 
 
-def _ticks(output):
-    return [TICK_RE.match(line).groups() for line in output.splitlines() if line.startswith('tick ')]
-
-
 @pytest.mark.slow
 def test_two_ticks_then_resume(repo_root, tmp_path):
-    data_dir = _make_dataset(tmp_path / 'data')
+    data_dir = make_dataset(tmp_path / 'data')
     results = str(tmp_path / 'results')
-    rc, out = _train(repo_root, TINY + ['--data-dir', data_dir, '--result-dir', results, '--total-kimg', '2', '--metrics', 'dummy'])
+    rc, out = run_train(repo_root, TINY + ['--data-dir', data_dir, '--result-dir', results, '--total-kimg', '2', '--metrics', 'dummy'])
     assert rc == 0, out[-3000:]
     run_dir = glob.glob(os.path.join(results, '00000-*'))[0]
     for name in ['log.txt', 'run.txt', 'config.txt', 'submit_config.pkl', 'submit_config.txt', 'reals.png', 'fakes000000.png',
@@ -90,7 +67,7 @@ def test_two_ticks_then_resume(repo_root, tmp_path):
                  'metric-dummy.txt', '_finished.txt', 'training_options.json']:
         assert os.path.isfile(os.path.join(run_dir, name)), name
     assert glob.glob(os.path.join(run_dir, 'events.out.tfevents.*'))
-    ticks = _ticks(open(os.path.join(run_dir, 'log.txt')).read())
+    ticks = tick_lines(open(os.path.join(run_dir, 'log.txt')).read())
     assert [t[0] for t in ticks] == ['1', '2']
     assert float(ticks[0][1]) == pytest.approx(1.0, abs=0.05) and float(ticks[0][2]) == pytest.approx(1.0, abs=0.02)  # still 4x4 at 1 kimg
     # The tick line shows the lod of the tick's last step (as the original): at 1.98 kimg the fade to 8x8 is nearly done.
@@ -108,7 +85,7 @@ def test_two_ticks_then_resume(repo_root, tmp_path):
 
     # Resume from the run directory: latest snapshot, kimg from its name, lod from the schedule at that kimg.
     # The flags (enough to make the original's pprinted config.txt wrap its lines) all reach the run's record.
-    rc, out = _train(repo_root, TINY + ['--data-dir', data_dir, '--result-dir', results, '--total-kimg', '3', '--metrics', 'none',
+    rc, out = run_train(repo_root, TINY + ['--data-dir', data_dir, '--result-dir', results, '--total-kimg', '3', '--metrics', 'none',
                                         '--resume', run_dir, '--mirror-augment', '--G-smoothing-kimg', '0.5', '--image-snapshot-ticks', '2',
                                         '--resume-time', '30', '--desc', 'again'])
     assert rc == 0, out[-3000:]
@@ -119,18 +96,18 @@ def test_two_ticks_then_resume(repo_root, tmp_path):
 
     # Fine-tuning on a dataset of another resolution is refused with one clear line.
     write_tfrecords(os.path.join(data_dir, 'tiny16'), random_images(8, resolution=16, channels=1, seed=2))
-    rc, out = _train(repo_root, TINY + ['--dataset', 'tiny16', '--data-dir', data_dir, '--result-dir', results, '--metrics', 'none',
+    rc, out = run_train(repo_root, TINY + ['--dataset', 'tiny16', '--data-dir', data_dir, '--result-dir', results, '--metrics', 'none',
                                         '--resume', os.path.join(run_dir, 'network-snapshot-000002.pkl'), '--resume-kimg', '2'])
     assert rc == 2 and re.search(r'train.py: error: Cannot resume from .*network-snapshot-000002.pkl: its G is for 1x8x8 images with '
                                  r'0 labels, the dataset has 1x16x16 images with 0 labels', out), out[-2000:]
-    ticks = _ticks(open(os.path.join(resumed, 'log.txt')).read())
+    ticks = tick_lines(open(os.path.join(resumed, 'log.txt')).read())
     assert float(ticks[0][1]) == pytest.approx(3.0, abs=0.05) and float(ticks[0][2]) == 0.0
     assert os.path.isfile(os.path.join(resumed, 'fakes000002.png')) and os.path.isfile(os.path.join(resumed, 'network-snapshot-000003.pkl'))
 
 
 @pytest.mark.slow
 def test_killed_run_leaves_loadable_snapshot_and_resumes(repo_root, tmp_path):
-    data_dir = _make_dataset(tmp_path / 'data')
+    data_dir = make_dataset(tmp_path / 'data')
     results = str(tmp_path / 'results')
     log = open(tmp_path / 'train.log', 'w')
     proc = subprocess.Popen([sys.executable, 'train.py'] + TINY + ['--data-dir', data_dir, '--result-dir', results, '--total-kimg', '1000',
@@ -153,28 +130,10 @@ def test_killed_run_leaves_loadable_snapshot_and_resumes(repo_root, tmp_path):
     from training import misc
     latest = misc.locate_network_pkl(run_dir)
     misc.load_pkl(latest)  # complete, not truncated
-    rc, out = _train(repo_root, TINY + ['--data-dir', data_dir, '--result-dir', results, '--total-kimg', '0.4', '--tick-kimg', '0.2',
+    rc, out = run_train(repo_root, TINY + ['--data-dir', data_dir, '--result-dir', results, '--total-kimg', '0.4', '--tick-kimg', '0.2',
                                         '--metrics', 'none', '--resume', run_dir, '--resume-kimg', '0.2'])
     assert rc == 0, out[-3000:]
     assert 'Loading networks from "%s"' % latest in out
-
-
-def _submit(tmp_path, num_gpus, dataset_args, total_kimg=0.05, **train_kwargs):
-    cfg = dnnlib.SubmitConfig()
-    cfg.run_dir_root = str(tmp_path / 'results')
-    cfg.run_desc = 'inproc'
-    cfg.num_gpus = num_gpus
-    cfg.copy_source = False
-    kwargs = dict(G_args=dict(func_name='training.networks_stylegan.G_style', fmap_base=64, fmap_max=16, mapping_layers=2),
-                  D_args=dict(func_name='training.networks_stylegan.D_basic', fmap_base=64, fmap_max=16),
-                  G_opt_args=dict(beta1=0.0, beta2=0.99, epsilon=1e-8), D_opt_args=dict(beta1=0.0, beta2=0.99, epsilon=1e-8),
-                  G_loss_args=dict(func_name='training.loss.G_logistic_nonsaturating'),
-                  D_loss_args=dict(func_name='training.loss.D_logistic_simplegp', r1_gamma=1.0),
-                  dataset_args=dataset_args, sched_args=dict(minibatch_base=8, tick_kimg_base=0.025, tick_kimg_dict={}),
-                  grid_args=dict(size='1080p', layout='random'), metric_arg_list=[], total_kimg=total_kimg,
-                  network_snapshot_ticks=1, minibatch_repeats=1)
-    kwargs.update(train_kwargs)
-    return dnnlib.submit_run(cfg, 'training.training_loop.training_loop', **kwargs)
 
 
 @pytest.mark.parametrize('data', ['synthetic', 'tfrecords'])
@@ -185,12 +144,12 @@ def test_two_gpus_in_process(tmp_path, capsys, monkeypatch, data):
         dataset_args = dict(class_name='training.dataset.SyntheticDataset', resolution=8, num_channels=1)
         smoothing = 0.0
     else:
-        monkeypatch.setattr(config, 'data_dir', _make_dataset(tmp_path / 'data'))
+        monkeypatch.setattr(config, 'data_dir', make_dataset(tmp_path / 'data'))
         dataset_args = dict(tfrecord_dir='tiny')
         smoothing = 10.0
-    run_dir = _submit(tmp_path, 2, dataset_args, G_smoothing_kimg=smoothing)
+    run_dir = submit(tmp_path, 2, dataset_args, G_smoothing_kimg=smoothing)
     out = capsys.readouterr().out
-    assert len(_ticks(out)) == 2 and 'minibatch 8' in out
+    assert len(tick_lines(out)) == 2 and 'minibatch 8' in out
     for name in ['log.txt', 'reals.png', 'fakes000000.png', 'network-snapshot-000000.pkl', 'network-final.pkl', '_finished.txt']:
         assert os.path.isfile(os.path.join(run_dir, name)), name
     assert glob.glob(os.path.join(run_dir, 'events.out.tfevents.*'))
@@ -216,13 +175,13 @@ def test_two_gpus_in_process(tmp_path, capsys, monkeypatch, data):
 
 def test_nonfinite_loss_stops_with_last_good_snapshot(tmp_path, capsys):
     from training.training_loop import NonFiniteLossError
-    data_dir = _make_dataset(tmp_path / 'data')
+    data_dir = make_dataset(tmp_path / 'data')
     import config
     old = config.data_dir
     config.data_dir = data_dir
     try:
         with pytest.raises(NonFiniteLossError, match=r'NaN/Inf in every step of the last tick.*Last good snapshot: .*network-snapshot-000000\.pkl'):
-            _submit(tmp_path, 1, dict(tfrecord_dir='tiny'), total_kimg=1.0,
+            submit(tmp_path, 1, dict(tfrecord_dir='tiny'), total_kimg=1.0,
                     G_loss_args=dict(func_name='tests.helpers.nan_losses.G_nan_after', after_steps=4),
                     D_loss_args=dict(func_name='tests.helpers.nan_losses.D_nan_after', after_steps=4))
     finally:
@@ -238,14 +197,14 @@ def test_nonfinite_loss_stops_with_last_good_snapshot(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_command_line_errors_and_help(repo_root, tmp_path):
-    rc, out = _train(repo_root, ['--help'])
+    rc, out = run_train(repo_root, ['--help'])
     assert rc == 0
     for flag in ['--dataset', '--data-dir', '--resolution', '--mirror-augment', '--gpus', '--total-kimg', '--config', '--metrics',
                  '--seed', '--result-dir', '--resume', '--resume-kimg', '--image-snapshot-ticks', '--network-snapshot-ticks', '--cluster-workers']:
         assert flag in out, flag
     proc = run_script('train.py', '--dataset', 'nope', '--data-dir', tmp_path, '--result-dir', tmp_path / 'r')
     assert_one_error(proc, 'train.py', 'Dataset directory not found: %s' % os.path.join(str(tmp_path), 'nope'))
-    assert not os.listdir(tmp_path / 'r')  # the failed start left no run directory
+    assert not os.path.exists(tmp_path / 'r')  # the failed start made no run directory
     proc = run_script('train.py', '--dataset', 'x', '--gpus', '3', '--minibatch-base', '8', '--data-dir', tmp_path)
     assert_one_error(proc, 'train.py', 'Minibatch 8 (minibatch_base) does not divide over 3 towers')
     proc = run_script('train.py', '--dataset', 'x', '--metrics', 'fid5k')
@@ -283,11 +242,11 @@ def test_optimizer_state_is_reset_when_the_lod_changes(tmp_path, monkeypatch, ca
     calls = []
     original = tflib.Optimizer.reset_optimizer_state
     monkeypatch.setattr(tflib.Optimizer, 'reset_optimizer_state', lambda self: (calls.append(self.name), original(self))[1])
-    _submit(tmp_path, 1, dict(class_name='training.dataset.SyntheticDataset', resolution=8, num_channels=1), total_kimg=0.08,
+    submit(tmp_path, 1, dict(class_name='training.dataset.SyntheticDataset', resolution=8, num_channels=1), total_kimg=0.08,
             sched_args=dict(minibatch_base=8, tick_kimg_base=0.04, tick_kimg_dict={}, lod_initial_resolution=4,
                             lod_training_kimg=0.025, lod_transition_kimg=0.025))
     assert sorted(calls) == ['TrainD'] * 4 + ['TrainG'] * 4, calls  # one when the update op is built, then three
-    lods = [float(t[2]) for t in _ticks(capsys.readouterr().out)]
+    lods = [float(t[2]) for t in tick_lines(capsys.readouterr().out)]
     assert lods == [0.72, 0.0]  # the lod of each tick's last step: image 32, then image 72
 
 
@@ -299,7 +258,7 @@ def test_run_dir_of_the_original_code_resumes_and_evaluates(repo_root, tmp_path)
     import dnnlib.tflib as tflib
     from tests.helpers.factory import original_config_txt
     from tests.helpers.hostile_pickles import NUMPY1_NAMES, rename_modules
-    data_dir = _make_dataset(tmp_path / 'data')
+    data_dir = make_dataset(tmp_path / 'data')
     run_dir = tmp_path / 'results' / '00012-sgan-tiny-1gpu'
     run_dir.mkdir(parents=True)
     nets = dict(num_channels=1, resolution=8, label_size=0, fmap_base=64, fmap_max=16)  # what TINY's flags build
@@ -311,11 +270,11 @@ def test_run_dir_of_the_original_code_resumes_and_evaluates(repo_root, tmp_path)
     (run_dir / 'config.txt').write_text(original_config_txt(dict(tfrecord_dir='tiny'), dict(mirror_augment=True, total_kimg=25000),
                                                             dict(lod_initial_resolution=4, minibatch_base=8)))
 
-    rc, out = _train(repo_root, TINY + ['--data-dir', data_dir, '--result-dir', str(tmp_path / 'results'), '--total-kimg', '3.2',
+    rc, out = run_train(repo_root, TINY + ['--data-dir', data_dir, '--result-dir', str(tmp_path / 'results'), '--total-kimg', '3.2',
                                         '--metrics', 'none', '--resume', str(run_dir)])
     assert rc == 0, out[-3000:]
     assert 'Loading networks from "%s"' % (run_dir / 'network-snapshot-000003.pkl') in out
-    assert float(_ticks(out)[0][1]) == pytest.approx(3.2, abs=0.05)  # the schedule went on from the snapshot's 3 kimg
+    assert float(tick_lines(out)[0][1]) == pytest.approx(3.2, abs=0.05)  # the schedule went on from the snapshot's 3 kimg
 
     import hashlib
     features, _ = mf.save_feature_pkl(str(tmp_path / 'features.pkl'), metric_nets.stub_features, num_channels=1)

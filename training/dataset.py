@@ -8,6 +8,7 @@ A dataset is a directory made by dataset_tool.py: `<name>-rNN.tfrecords` holds e
 import glob
 import inspect
 import os
+import re
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -27,13 +28,22 @@ class DatasetError(dnnlib.util.UserError, IOError):
 # Parse individual images from a tfrecords file.
 
 
-def parse_tfrecord_tf(record):
-    """Serialized tf.train.Example -> uint8 CHW image tensor."""
+WRONG_SHAPE = 'tfrecord-shape-check'  # marks the message of the per-record shape check (see read_error)
+
+
+def parse_tfrecord_tf(record, expected_shape=None, source=None):
+    """Serialized tf.train.Example -> uint8 CHW image tensor. With expected_shape, a record of another shape
+    fails with an InvalidArgumentError whose message names `source` (the file)."""
     features = tf.parse_single_example(record, features={
         'shape': tf.FixedLenFeature([3], tf.int64),
         'data': tf.FixedLenFeature([], tf.string)})
     data = tf.decode_raw(features['data'], tf.uint8)
-    return tf.reshape(data, features['shape'])
+    if expected_shape is None:
+        return tf.reshape(data, features['shape'])
+    check = tf.debugging.assert_equal(features['shape'], tf.constant(list(expected_shape), tf.int64), summarize=3,
+                                      message='%s|%s|%s|' % (WRONG_SHAPE, source, list(expected_shape)))
+    with tf.control_dependencies([check]):
+        return tf.reshape(data, features['shape'])  # shape left dynamic: one iterator serves every resolution
 
 
 def parse_tfrecord_np(record):
@@ -160,7 +170,7 @@ class TFRecordDataset:
         tfr_shapes = [_read_first_shape(tfr_file) for tfr_file in tfr_files]
         self._autodetect_label_file()
         tfr_lods = self._determine_shape(resolution, tfr_files, tfr_shapes)
-        num_records = _count_records(min(zip(tfr_shapes, tfr_files))[1])  # the smallest file is quickest
+        num_records = self._check_record_counts(tfr_files, tfr_lods)
         self._load_labels(max_label_size, num_records)
 
         # Build TF expressions.
@@ -173,7 +183,8 @@ class TFRecordDataset:
                     continue
                 bytes_per_item = int(np.prod(tfr_shape)) * np.dtype(self.dtype).itemsize
                 dset = tf.data.TFRecordDataset(tfr_file, compression_type='', buffer_size=int(buffer_mb * (1 << 20)))
-                dset = dset.map(parse_tfrecord_tf, num_parallel_calls=int(num_threads))
+                dset = dset.map(lambda record, shape=tfr_shape, source=tfr_file: parse_tfrecord_tf(record, shape, source),
+                                num_parallel_calls=int(num_threads))
                 dset = tf.data.Dataset.zip((dset, self._tf_labels_dataset))
                 if shuffle_mb > 0:
                     dset = dset.shuffle(_num_items(shuffle_mb, bytes_per_item, num_records))
@@ -228,6 +239,15 @@ class TFRecordDataset:
                                'smaller ones down to 4)' % (self.tfrecord_dir, resolution, ', '.join(map(str, available))))
         return [self.resolution_log2 - int(np.log2(shape[1])) for shape in tfr_shapes]
 
+    def _check_record_counts(self, tfr_files, tfr_lods):
+        """Every resolution holds the same images: the same number of records in each file used."""
+        counts = {tfr_file: _count_records(tfr_file) for tfr_file, lod in zip(tfr_files, tfr_lods) if lod >= 0}
+        if len(set(counts.values())) > 1:
+            (file_a, count_a), (file_b, count_b) = sorted(counts.items(), key=lambda item: item[1])[::len(counts) - 1]
+            raise DatasetError('%s holds %d images but %s holds %d: every resolution must hold the same images '
+                               '(recreate the dataset with dataset_tool.py)' % (file_a, count_a, file_b, count_b))
+        return next(iter(counts.values()))
+
     def _load_labels(self, max_label_size, num_records):
         if not (max_label_size == 'full' or (isinstance(max_label_size, (int, np.integer)) and max_label_size >= 0)):
             raise DatasetError("max_label_size must be 'full' or an integer >= 0, not %r" % (max_label_size,))
@@ -238,9 +258,14 @@ class TFRecordDataset:
                 self._np_labels = np.load(self.label_file)
             except Exception as e:
                 raise DatasetError('Cannot read label file %s (%s)' % (self.label_file, _first_line(e))) from e
-            if self._np_labels.ndim != 2:
-                raise DatasetError('Label file %s holds an array of shape %s; expected [num_images, label_size]'
-                                   % (self.label_file, list(self._np_labels.shape)))
+            if self._np_labels.ndim != 2 or not np.issubdtype(self._np_labels.dtype, np.number):
+                raise DatasetError('Label file %s holds an array of shape %s (%s); expected numbers [num_images, label_size]'
+                                   % (self.label_file, list(self._np_labels.shape), self._np_labels.dtype))
+            if self._np_labels.shape[0] != num_records:
+                raise DatasetError('Label file %s has %d rows for the %d images of %s: one row per image is needed'
+                                   % (self.label_file, self._np_labels.shape[0], num_records, self.tfrecord_dir))
+            if not np.all(np.isfinite(self._np_labels)):
+                raise DatasetError('Label file %s holds NaN or infinite values' % self.label_file)
         if max_label_size != 'full' and self._np_labels.shape[1] > max_label_size:
             self._np_labels = self._np_labels[:, :max_label_size]
         self.label_size = self._np_labels.shape[1]
@@ -276,6 +301,12 @@ class TFRecordDataset:
 
     def read_error(self, err):
         """A DatasetError naming the file being read when `err` (a TF data error) occurred."""
+        message = getattr(err, 'message', None) or str(err)
+        match = re.search(r'%s\|(.*?)\|(.*?)\|.*?\[x \(.*?\) = \] \[([\d ]+)\]' % WRONG_SHAPE, message, re.S)
+        if match:  # the shape check names the file
+            found = [int(dim) for dim in match.group(3).split()]
+            return DatasetError('%s holds a record of shape %s; the images of this resolution are %s: recreate the dataset '
+                                'with dataset_tool.py' % (match.group(1), found, match.group(2)))
         tfr_file = self._lod_files.get(self._cur_lod, self.tfrecord_dir)
         return DatasetError('Corrupt TFRecord file %s (%s): recreate the dataset with dataset_tool.py'
                             % (tfr_file, _first_line(err)))

@@ -1,6 +1,7 @@
 """Miscellaneous utilities used by the training scripts: network pickles, images, run directories."""
 
 import glob
+import json
 import os
 import pickle
 import re
@@ -279,33 +280,111 @@ def get_id_string_for_network_pkl(network_pkl):
     return '-'.join(p[max(len(p) - 2, 0):])
 
 
-_SNAPSHOT_RE = re.compile(r'network-snapshot-(\d+)\.pkl$')
+_SNAPSHOT_RE = re.compile(r'network-snapshot-(\d+)(?:\.(\d{3}))?\.pkl$')
+_TICK_RE = re.compile(r'^tick \d+\s+kimg ([\d.]+)\s', re.M)
+
+
+def snapshot_filename(run_dir, cur_nimg, prefix='network-snapshot-', ext='.pkl'):
+    """Name of a snapshot (network pickle or image grid) at cur_nimg images: the original's
+    '<prefix><whole kimg>' (e.g. network-snapshot-000140.pkl), or, when an earlier snapshot of the run took
+    that name (ticks of less than 1 kimg), the exact progress '<prefix><kimg>.<images>' (000001.920)."""
+    name = '%s%06d%s' % (prefix, cur_nimg // 1000, ext)
+    if os.path.exists(os.path.join(run_dir, name)):
+        name = '%s%06d.%03d%s' % (prefix, cur_nimg // 1000, cur_nimg % 1000, ext)
+    return os.path.join(run_dir, name)
+
+
+def progress_file(pkl):
+    """The record of a snapshot's progress, beside it: network-snapshot-000140.pkl -> network-snapshot-000140.json."""
+    return os.path.splitext(pkl)[0] + '.json'
+
+
+def write_progress(pkl, cur_nimg, total_time):
+    """Record the exact progress of a snapshot (written before the pickle itself)."""
+    record = dict(cur_nimg=int(cur_nimg), total_time=float(total_time), pickle=os.path.basename(pkl))
+    dnnlib.util.atomic_write(progress_file(pkl), lambda f: f.write(json.dumps(record) + '\n'), mode='w')
+
+
+def read_progress(pkl):
+    """(cur_nimg, total_time) recorded for a snapshot of this project, or None (e.g. runs of the original).
+    The record is data: anything but a small JSON object of two finite non-negative numbers is ignored."""
+    path = progress_file(pkl) if isinstance(pkl, str) and not dnnlib.util.is_url(pkl) else None
+    if path is None or not os.path.isfile(path) or os.path.getsize(path) > 4096:
+        return None
+    try:
+        with open(path) as f:
+            record = json.load(f)
+        cur_nimg, total_time = int(record['cur_nimg']), float(record['total_time'])
+        if record.get('pickle') != os.path.basename(pkl) or cur_nimg < 0 or not 0 <= total_time < float('inf'):
+            return None
+        return cur_nimg, total_time
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, OverflowError):
+        return None
+
+
+def _kimg_from_name(pkl):
+    match = _SNAPSHOT_RE.search(os.path.basename(pkl))
+    return None if match is None else int(match.group(1)) + int(match.group(2) or 0) / 1000.0
+
+
+def _kimg_from_log(run_dir):
+    """kimg of the last tick line in an original run's log.txt (what network-final.pkl holds), or None."""
+    try:
+        with open(os.path.join(run_dir, 'log.txt'), 'rt', errors='replace') as f:
+            ticks = _TICK_RE.findall(f.read(64 << 20))
+        return float(ticks[-1]) if ticks else None
+    except (OSError, ValueError):
+        return None
+
+
+def _most_advanced_snapshot(run_dir):
+    """(pickle, kimg, seconds or None) to resume a run from: the snapshot with the most recorded progress,
+    network-final.pkl included. Without records (runs of the original): network-final.pkl with the kimg of the
+    last tick in log.txt, else the latest numbered snapshot with the kimg of its name."""
+    pkls = list_network_pkls(run_dir)
+    recorded = [(read_progress(pkl), pkl) for pkl in pkls]
+    recorded = [(progress, pkl) for progress, pkl in recorded if progress is not None]
+    if recorded:
+        (cur_nimg, total_time), pkl = max(recorded, key=lambda item: item[0][0])
+        return pkl, cur_nimg / 1000.0, total_time
+    final = os.path.join(run_dir, 'network-final.pkl')
+    if os.path.isfile(final) and _kimg_from_log(run_dir) is not None:
+        return final, _kimg_from_log(run_dir), None
+    numbered = [pkl for pkl in pkls if _kimg_from_name(pkl) is not None]
+    pkl = max(numbered, key=_kimg_from_name) if numbered else locate_network_pkl(run_dir)
+    return pkl, _kimg_from_name(pkl), None
 
 
 def resolve_resume(resume, resume_snapshot=None, resume_kimg=None, resume_time=None, result_dir=None):
     """(pickle path or URL, kimg, seconds) to resume from. `resume` is a network pickle (path or URL), a run
-    directory or a run id (searched in result_dir); for a run, the latest numbered snapshot (or the one
-    numbered resume_snapshot). kimg comes from the snapshot's name unless resume_kimg is given."""
+    directory or a run id (searched in result_dir); for a run, the snapshot with the most progress (or the one
+    numbered resume_snapshot). Progress comes from the snapshot's record (this project), else from the file
+    name or the run's log (runs of the original), unless resume_kimg / resume_time are given. Temporary files
+    of killed writes are removed from the run directory."""
+    recorded_kimg, recorded_time = None, None
     if isinstance(resume, str) and (resume.endswith('.pkl') or dnnlib.util.is_url(resume)):
         if not dnnlib.util.is_url(resume) and not os.path.isfile(resume):
             raise RunDirError('--resume: no such network pickle: %s' % resume)
         pkl = resume
     else:
         run_dir = locate_run_dir(int(resume) if isinstance(resume, str) and resume.isdigit() else resume, result_dir)
+        dnnlib.util.remove_stale_temp_files(run_dir)
         if resume_snapshot is None:
-            # The latest numbered snapshot: network-final.pkl holds the same networks but no kimg in its name.
-            snapshots = list_network_pkls(run_dir, include_final=False)
-            pkl = snapshots[-1] if snapshots else locate_network_pkl(run_dir)
+            pkl, recorded_kimg, recorded_time = _most_advanced_snapshot(run_dir)
         else:
             pkl = locate_network_pkl(run_dir, resume_snapshot)
+    progress = read_progress(pkl)
+    if progress is not None:
+        recorded_kimg, recorded_time = progress[0] / 1000.0, progress[1]
+    elif recorded_kimg is None:
+        recorded_kimg = _kimg_from_name(pkl)
     if resume_kimg is None:
-        match = _SNAPSHOT_RE.search(os.path.basename(pkl))
-        if match:
-            resume_kimg = float(int(match.group(1)))
-        else:
+        if recorded_kimg is None:
             print('Note: cannot infer the training progress from "%s"; starting the schedule at 0 kimg (use --resume-kimg).' % pkl)
-            resume_kimg = 0.0
-    return pkl, float(resume_kimg), float(resume_time or 0.0)
+        resume_kimg = recorded_kimg or 0.0
+    if resume_time is None:
+        resume_time = recorded_time or 0.0
+    return pkl, float(resume_kimg), float(resume_time)
 
 
 # ----------------------------------------------------------------------------

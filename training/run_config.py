@@ -16,6 +16,7 @@ import ast
 import enum
 import io
 import json
+import math
 import os
 import pickle
 import re
@@ -100,7 +101,17 @@ def make_training_options(sections: Dict[str, Any]) -> dict:
         raise ValueError('Unknown run configuration sections: %s' % ', '.join(unknown))
     options = dict(format_version=FORMAT_VERSION)
     options.update((name, to_plain(sections.get(name, [] if name == 'metrics' else {}))) for name in SECTIONS)
+    _check_finite(options, '')
     return options
+
+
+def _check_finite(value, where):
+    """A configuration holds finite numbers only: NaN/Inf settings are refused before anything runs."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RunConfigError('The run configuration sets %s = %r: not a finite number' % (where.lstrip('.'), value))
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in items:
+        _check_finite(child, '%s.%s' % (where, key) if isinstance(value, dict) else '%s[%d]' % (where, key))
 
 
 _SUBMIT_FIELDS = ('run_id', 'run_name', 'run_dir', 'run_desc', 'run_dir_root', 'run_func_name', 'num_gpus', 'user_name',

@@ -155,7 +155,7 @@ def _trained_resolutions(sched_args, training_set):
 
 def _build_towers(G, D, tower_sets, devices, mirror_augment, drange_net, G_opt, D_opt, G_loss_args, D_loss_args, inputs):
     """One tower per device (shadow clones on towers > 0), each reading from its own dataset object.
-    Returns the per-step 'losses are finite' flags."""
+    Returns the per-tower 'losses are finite' flags [(G, D), ...]."""
     lod_in, minibatch_split = inputs.lod_in, inputs.minibatch_split
     finite_flags = []
     for gpu, (device, training_set) in enumerate(zip(devices, tower_sets)):
@@ -177,14 +177,75 @@ def _build_towers(G, D, tower_sets, devices, mirror_augment, drange_net, G_opt, 
     return finite_flags
 
 
-def _nonfinite_counter(flags):
-    """In-graph count of training steps whose loss was NaN/Inf (read once per tick, not per step)."""
-    with tf.name_scope('NonFiniteLoss'), tf.device('/cpu:0'):
-        counter = tf.Variable(0, dtype=tf.int32, trainable=False, name='nonfinite_steps')
-        def count(which):
-            bad = tf.logical_not(tf.reduce_all(tf.stack([f[which] for f in flags])))
-            return tf.assign_add(counter, tf.cast(bad, tf.int32)).op  # an op: run with the train op, nothing fetched
-        return counter, count(0), count(1)
+class _TrainingHealth:
+    """Whether training still makes progress, counted in the graph and read once per tick: the steps whose D
+    or G loss was NaN/Inf (ops run with the train ops, nothing fetched per step), the updates each optimizer
+    skipped (NaN/Inf gradients or learning rate), and whether every variable of G, D and Gs is finite
+    (checked before a snapshot is written)."""
+
+    def __init__(self, G_opt, D_opt, nets, finite_flags):
+        with tf.name_scope('NonFiniteLoss'), tf.device('/cpu:0'):
+            self.bad_losses = [tf.Variable(0, dtype=tf.int32, trainable=False, name=name) for name in ('D_steps', 'G_steps')]
+            self.count_D, self.count_G = [self._count(counter, [flags[which] for flags in finite_flags])
+                                          for counter, which in zip(self.bad_losses, (1, 0))]
+        tflib.init_uninitialized_vars(self.bad_losses)
+        self.skipped = [D_opt.skipped_updates, G_opt.skipped_updates]
+        with tf.name_scope('AllFinite'), tf.device('/cpu:0'):
+            variables = [var for net in nets for var in net.vars.values() if var.dtype.base_dtype.is_floating]
+            self.all_finite = tf.reduce_all(tf.stack([tf.reduce_all(tf.is_finite(var)) for var in variables]))
+
+    @staticmethod
+    def _count(counter, flags):
+        bad = tf.logical_not(tf.reduce_all(tf.stack(flags)))
+        return tf.assign_add(counter, tf.cast(bad, tf.int32)).op  # an op: run with the train op, nothing fetched
+
+    def read_bad_steps(self):
+        """(D steps, G steps) since the last call whose loss was NaN/Inf or whose update was skipped (the larger
+        of the two counts each)."""
+        counters = self.bad_losses + self.skipped
+        values = [int(value) for value in tflib.run(counters)]
+        tflib.set_vars({var: 0 for var in counters})
+        return max(values[0], values[2]), max(values[1], values[3])
+
+    def weights_finite(self):
+        return bool(tflib.run(self.all_finite))
+
+
+def _likely_cause(D_all_skipped, G_all_skipped, weights_finite):
+    if not weights_finite:
+        return 'the learning rate is probably too high'
+    if D_all_skipped and G_all_skipped:
+        return 'check the learning rate and the data (NaN/Inf images or labels)'
+    if D_all_skipped:
+        return "check D's loss settings (e.g. r1_gamma) and the reals and labels"
+    return "check G's loss settings and the labels"
+
+
+def _stop(cur_nimg, what, cause, last_snapshot):
+    return NonFiniteLossError('Training stopped at %.1f kimg: %s; %s. Last good snapshot: %s (resume from it with changed settings)'
+                              % (cur_nimg / 1000.0, what, cause, last_snapshot or 'none written yet'))
+
+
+def _check_tick(health, cur_nimg, D_steps, G_steps, last_snapshot):
+    """Warn about NaN/Inf steps; stop when every D or every G step of the tick had them."""
+    D_bad, G_bad = health.read_bad_steps()
+    if D_bad or G_bad:
+        print('WARNING: NaN/Inf loss or gradients in %d of %d D steps and %d of %d G steps of this tick '
+              '(updates with NaN/Inf gradients were skipped).' % (D_bad, D_steps, G_bad, G_steps))
+    D_all, G_all = D_bad >= D_steps > 0, G_bad >= G_steps > 0
+    if D_all or G_all:
+        which = 'D and G' if D_all and G_all else 'D' if D_all else 'G'
+        raise _stop(cur_nimg, 'the %s loss or gradients were NaN/Inf in every step of the last tick' % which,
+                    _likely_cause(D_all, G_all, True), last_snapshot)
+
+
+def _save_snapshot(health, nets, pkl, cur_nimg, total_time, last_snapshot):
+    """Write a network snapshot and its progress record, only if every variable is finite."""
+    if not health.weights_finite():
+        raise _stop(cur_nimg, 'some weights of G, D or Gs are NaN/Inf, so no snapshot was written',
+                    _likely_cause(False, False, False), last_snapshot)
+    misc.write_progress(pkl, cur_nimg, total_time)
+    misc.save_pkl(nets, pkl)
 
 
 def _load_worker_datasets(cluster_cfg, training_set, dataset_args):
@@ -345,8 +406,7 @@ def training_loop(
     G_train_op = G_opt.apply_updates()
     D_train_op = D_opt.apply_updates()
     Gs_update_op = Gs.setup_as_moving_average_of(G, beta=Gs_beta)
-    nonfinite_steps, count_G, count_D = _nonfinite_counter(finite_flags)  # fetched with the train ops
-    tflib.init_uninitialized_vars([nonfinite_steps])
+    health = _TrainingHealth(G_opt, D_opt, [G, D, Gs], finite_flags)
 
     print('Setting up snapshot image grid...')
     grid_size, grid_reals, grid_labels, grid_latents = misc.setup_snapshot_image_grid(G, training_set, **grid_args)
@@ -356,7 +416,8 @@ def training_loop(
 
     print('Setting up run dir...')
     misc.save_image_grid(grid_reals, os.path.join(submit_config.run_dir, 'reals.png'), drange=training_set.dynamic_range, grid_size=grid_size)
-    misc.save_image_grid(grid_fakes, os.path.join(submit_config.run_dir, 'fakes%06d.png' % resume_kimg), drange=drange_net, grid_size=grid_size)
+    cur_nimg = int(round(resume_kimg * 1000))
+    misc.save_image_grid(grid_fakes, misc.snapshot_filename(submit_config.run_dir, cur_nimg, 'fakes', '.png'), drange=drange_net, grid_size=grid_size)
     summary_log = tf.summary.FileWriter(submit_config.run_dir)
     if save_tf_graph:
         summary_log.add_graph(tf.get_default_graph())
@@ -372,10 +433,9 @@ def training_loop(
     try:
         ctx.update('', cur_epoch=resume_kimg, max_epoch=total_kimg)
         maintenance_time = ctx.get_last_update_interval()
-        cur_nimg = int(resume_kimg * 1000)
         cur_tick = 0
         tick_start_nimg = cur_nimg
-        tick_steps = 0
+        tick_D_steps = tick_G_steps = 0
         prev_lod = -1.0
         last_snapshot = None
         while cur_nimg < total_kimg * 1000:
@@ -395,19 +455,20 @@ def training_loop(
             # Run training ops.
             D_feed = {inputs.lod_in: sched.lod, inputs.lrate_in: sched.D_lrate, inputs.minibatch_in: sched.minibatch}
             G_feed = {inputs.lod_in: sched.lod, inputs.lrate_in: sched.G_lrate, inputs.minibatch_in: sched.minibatch}
-            if cluster_cfg is not None and cur_nimg == int(resume_kimg * 1000):  # show that every worker trains
+            if cluster_cfg is not None and cur_nimg == tick_start_nimg and cur_tick == 0:  # show that every worker trains
                 run_metadata = tf.RunMetadata()
-                tflib.run([D_train_op, Gs_update_op, count_D], D_feed, options=tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE), run_metadata=run_metadata)
+                tflib.run([D_train_op, Gs_update_op, health.count_D], D_feed, options=tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE), run_metadata=run_metadata)
                 _report_devices_used(run_metadata)
                 cur_nimg += sched.minibatch
-                tflib.run([G_train_op, count_G], G_feed)
-                tick_steps += 2
+                tflib.run([G_train_op, health.count_G], G_feed)
+                tick_D_steps, tick_G_steps = tick_D_steps + 1, tick_G_steps + 1
             for _mb_repeat in range(minibatch_repeats):
                 for _D_repeat in range(D_repeats):
-                    tflib.run([D_train_op, Gs_update_op, count_D], D_feed)
+                    tflib.run([D_train_op, Gs_update_op, health.count_D], D_feed)
                     cur_nimg += sched.minibatch
-                tflib.run([G_train_op, count_G], G_feed)
-            tick_steps += minibatch_repeats * (D_repeats + 1)
+                tflib.run([G_train_op, health.count_G], G_feed)
+            tick_D_steps += minibatch_repeats * D_repeats
+            tick_G_steps += minibatch_repeats
 
             # Perform maintenance tasks once per tick.
             done = (cur_nimg >= total_kimg * 1000)
@@ -432,24 +493,17 @@ def training_loop(
                 autosummary('Timing/total_hours', total_time / (60.0 * 60.0))
                 autosummary('Timing/total_days', total_time / (24.0 * 60.0 * 60.0))
 
-                # Stop if the losses were NaN/Inf throughout the tick (every update was skipped).
-                bad_steps = int(tflib.run(nonfinite_steps))
-                tflib.set_vars({nonfinite_steps: 0})
-                if bad_steps > 0:
-                    print('WARNING: NaN/Inf loss in %d of %d training steps of this tick; those updates were skipped.' % (bad_steps, tick_steps))
-                if bad_steps >= tick_steps:
-                    raise NonFiniteLossError('Training stopped at %.1f kimg: the loss was NaN/Inf in every step of the last tick. '
-                                             'Last good snapshot: %s. Lower the learning rate or resume from that snapshot.'
-                                             % (cur_nimg / 1000.0, last_snapshot or 'none written yet'))
-                tick_steps = 0
+                # Stop if a whole tick of D or G updates was skipped (NaN/Inf losses).
+                _check_tick(health, cur_nimg, tick_D_steps, tick_G_steps, last_snapshot)
+                tick_D_steps = tick_G_steps = 0
 
                 # Save snapshots.
                 if cur_tick % image_snapshot_ticks == 0 or done:
                     grid_fakes = Gs.run(grid_latents, grid_labels, is_validation=True, minibatch_size=grid_minibatch)
-                    misc.save_image_grid(grid_fakes, os.path.join(submit_config.run_dir, 'fakes%06d.png' % (cur_nimg // 1000)), drange=drange_net, grid_size=grid_size)
+                    misc.save_image_grid(grid_fakes, misc.snapshot_filename(submit_config.run_dir, cur_nimg, 'fakes', '.png'), drange=drange_net, grid_size=grid_size)
                 if cur_tick % network_snapshot_ticks == 0 or done or cur_tick == 1:
-                    pkl = os.path.join(submit_config.run_dir, 'network-snapshot-%06d.pkl' % (cur_nimg // 1000))
-                    misc.save_pkl((G, D, Gs), pkl)
+                    pkl = misc.snapshot_filename(submit_config.run_dir, cur_nimg)
+                    _save_snapshot(health, (G, D, Gs), pkl, cur_nimg, total_time, last_snapshot)
                     last_snapshot = pkl
                     metrics.run(pkl, run_dir=submit_config.run_dir, dataset_args=metric_dataset_args, mirror_augment=mirror_augment,
                                 num_gpus=metric_gpus, tf_config=tf_config)
@@ -461,8 +515,13 @@ def training_loop(
                 maintenance_time = ctx.get_last_update_interval() - tick_time
 
         # Write final results.
-        misc.save_pkl((G, D, Gs), os.path.join(submit_config.run_dir, 'network-final.pkl'))
+        _save_snapshot(health, (G, D, Gs), os.path.join(submit_config.run_dir, 'network-final.pkl'), cur_nimg,
+                       ctx.get_time_since_start() + resume_time, last_snapshot)
     except tf.errors.DataLossError as e:
+        raise training_set.read_error(e) from e
+    except tf.errors.InvalidArgumentError as e:
+        if dataset.WRONG_SHAPE not in e.message:
+            raise
         raise training_set.read_error(e) from e
     except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.AbortedError) as e:
         if cluster_cfg is None:

@@ -57,6 +57,7 @@ class Optimizer:
         self._dev_grads = OrderedDict()    # device => [[(grad, var), ...], ...]
         self._dev_ls_var = OrderedDict()   # device => variable (log2 of loss scaling factor)
         self._updates_applied = False
+        self.skipped_updates = None        # int32 variable: updates skipped since it was last reset (apply_updates)
 
     def register_gradients(self, loss: TfExpression, trainable_vars: Union[List, dict]) -> None:
         """Register the gradients of `loss` w.r.t. `trainable_vars` (a list or Network.trainables).
@@ -118,7 +119,11 @@ class Optimizer:
                             grads = [(g * coef, v) for g, v in grads]
 
                     with tf.name_scope("CheckOverflow"):
-                        grad_ok = tf.reduce_all(tf.stack([tf.reduce_all(tf.is_finite(g)) for g, v in grads]))
+                        # With finite gradients and a finite learning rate an Adam step cannot make a weight
+                        # non-finite (its step is at most about the learning rate), so these two checks keep the
+                        # weights finite; they do not change which finite updates are applied.
+                        grad_ok = tf.reduce_all(tf.stack([tf.reduce_all(tf.is_finite(g)) for g, v in grads]
+                                                         + [tf.is_finite(tf.cast(self.learning_rate, tf.float32))]))
 
                     with tf.name_scope("UpdateWeights"):
                         opt = self._dev_opt[dev]
@@ -132,6 +137,8 @@ class Optimizer:
                                                lambda ls_var=ls_var: tf.group(tf.assign_sub(ls_var, self.loss_scaling_dec))))
 
                     if dev == devices[-1]:
+                        with tf.name_scope("SkippedUpdates"):  # the same decision on every device: count it once
+                            ops.append(tf.assign_add(self._skipped_updates_var(), tf.where(grad_ok, 0, 1)))
                         with tf.name_scope("Statistics"):
                             ops.append(autosummary.autosummary(self.id + "/learning_rate", self.learning_rate))
                             ops.append(autosummary.autosummary(self.id + "/overflow_frequency", tf.where(grad_ok, 0, 1)))
@@ -142,8 +149,13 @@ class Optimizer:
         # Initialize only after the graph of the op is complete (running a session earlier and then
         # adding control dependencies to already-run ops has no effect on TF 2).
         self.reset_optimizer_state()
-        tfutil.init_uninitialized_vars(list(self._dev_ls_var.values()))
+        tfutil.init_uninitialized_vars(list(self._dev_ls_var.values()) + [self.skipped_updates])
         return training_op
+
+    def _skipped_updates_var(self) -> tf.Variable:
+        with tfutil.absolute_name_scope(self.scope + "/SkippedUpdates"), tf.control_dependencies(None), tf.device("/cpu:0"):
+            self.skipped_updates = tf.Variable(0, dtype=tf.int32, trainable=False, name="skipped_updates")
+        return self.skipped_updates
 
     def _sum_within_devices(self, devices: List[str]) -> "OrderedDict":
         """Cast to float32 and add up the gradients registered on each device."""
