@@ -1,0 +1,137 @@
+"""Compute precision of the networks: 'fp32' (default), 'fp16' (GPU tensor cores), 'bf16' (CPUs with
+AVX512-BF16 / AMX, or GPUs).
+
+The precision is a run-time choice, never stored in a network pickle: variables stay float32 (master
+weights, the published format) and the build functions of training/networks_stylegan.py and
+training/networks_progan.py cast them to the compute dtype where they are used. It is selected per
+graph built, in either of two ways:
+
+    Gs.run(latents, None, **precision.network_kwargs('bf16'))          # dynamic kwargs (run() caches per kwargs)
+    images = G.get_output_for(latents, labels, **precision.network_kwargs('bf16'))
+
+    with precision.scope('bf16'):                                      # every get_output_for() built inside,
+        G_loss = loss.G_logistic_nonsaturating(G, D, opt, ...)         # e.g. by the loss functions
+
+plus the optimizer and session settings that belong to a precision:
+
+    opt = tflib.Optimizer(..., **precision.optimizer_kwargs('fp16'))   # dynamic loss scaling for fp16
+    tflib.init_tf(dict(tf_config, **precision.tf_config('bf16')))
+
+'fp32' maps to no kwargs at all, so the default graphs and numerics are exactly those of before.
+Network outputs are float32 (bf16) or the compute dtype (fp16, as in the original float16 path); the
+loss functions cast scores to float32 either way.
+"""
+
+import contextlib
+import os
+import warnings
+
+import tensorflow.compat.v1 as tf
+
+PRECISIONS = ("fp32", "fp16", "bf16")
+
+# Graph collection that holds the active scope's network kwargs (read by the build functions).
+COLLECTION = "dnnlib.tflib.precision"
+
+_NETWORK_KWARGS = {
+    "fp32": {},
+    "fp16": {"dtype": "float16"},
+    # NHWC: oneDNN's bf16 convolutions (AMX) are several times faster in NHWC than in NCHW on the CPU.
+    "bf16": {"dtype": "bfloat16", "data_format": "NHWC"},
+}
+
+
+def check_precision(precision: str) -> str:
+    if precision not in PRECISIONS:
+        raise ValueError("Unknown precision %r: use one of %s" % (precision, ", ".join(PRECISIONS)))
+    return precision
+
+
+def network_kwargs(precision: str) -> dict:
+    """Dynamic kwargs for Network.run() / get_output_for() that select the compute precision."""
+    return dict(_NETWORK_KWARGS[check_precision(precision)])
+
+
+def optimizer_kwargs(precision: str) -> dict:
+    """Extra tflib.Optimizer kwargs for a precision: dynamic loss scaling for fp16 (bf16 has fp32's range)."""
+    return {"use_loss_scaling": True} if check_precision(precision) == "fp16" else {}
+
+
+def tf_config(precision: str) -> dict:
+    """Extra tflib.init_tf() entries for a precision (none today: the networks cast explicitly)."""
+    check_precision(precision)
+    return {}
+
+
+@contextlib.contextmanager
+def scope(precision: str):
+    """Networks whose outputs are built (get_output_for) inside this context compute in `precision`.
+    Template graphs (variables) are never affected. Nested scopes: the innermost wins."""
+    kwargs = network_kwargs(precision)
+    graph = tf.get_default_graph()
+    coll = graph.get_collection_ref(COLLECTION)
+    coll.append(kwargs)
+    try:
+        yield kwargs
+    finally:
+        coll.remove(kwargs)
+
+
+def current_kwargs() -> dict:
+    """Network kwargs of the innermost active scope() of the default graph ({} outside any scope)."""
+    coll = tf.get_default_graph().get_collection(COLLECTION)
+    return dict(coll[-1]) if coll else {}
+
+
+# ----------------------------------------------------------------------------------------------
+# Hardware support.
+
+
+def _cpu_flags() -> set:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def _num_gpus() -> int:
+    try:
+        return len(tf.config.experimental.list_physical_devices("GPU"))
+    except Exception:  # pylint: disable=broad-except
+        return 0
+
+
+def bf16_supported() -> bool:
+    """True on CPUs with AVX512-BF16 or AMX-BF16, or with a GPU."""
+    flags = _cpu_flags()
+    return bool({"avx512_bf16", "amx_bf16"} & flags) or _num_gpus() > 0
+
+
+def fp16_supported() -> bool:
+    """True with a GPU (tensor cores); the CPU runs float16 too, but emulated and slowly."""
+    return _num_gpus() > 0
+
+
+def check_support(precision: str, warn: bool = True) -> bool:
+    """Whether the hardware runs `precision` fast; prints a one-line warning if not (it still runs)."""
+    check_precision(precision)
+    ok = precision == "fp32" or (bf16_supported() if precision == "bf16" else fp16_supported())
+    if not ok and warn:
+        what = "no AVX512-BF16/AMX CPU flags and no GPU" if precision == "bf16" else "no GPU"
+        warnings.warn("precision %s: %s on this machine; it runs, but slowly (fp32 is likely faster)" % (precision, what),
+                      stacklevel=2)
+    return ok
+
+
+def describe_hardware() -> str:
+    flags = _cpu_flags()
+    parts = ["%d CPU cores" % (os.cpu_count() or 0)]
+    parts += [flag for flag in ("avx512f", "avx512_bf16", "amx_bf16", "avx512_fp16") if flag in flags]
+    gpus = _num_gpus()
+    if gpus:
+        parts.append("%d GPU(s)" % gpus)
+    return ", ".join(parts)
