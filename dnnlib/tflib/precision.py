@@ -36,8 +36,10 @@ COLLECTION = "dnnlib.tflib.precision"
 _NETWORK_KWARGS = {
     "fp32": {},
     "fp16": {"dtype": "float16"},
-    # NHWC: oneDNN's bf16 convolutions (AMX) are several times faster in NHWC than in NCHW on the CPU.
-    "bf16": {"dtype": "bfloat16", "data_format": "NHWC"},
+    # Mixed bf16: convolutions and dense layers multiply in bfloat16 (AMX / AVX512-BF16 through oneDNN),
+    # activations stay float32 (TF's bf16 element-wise CPU kernels are several times slower than fp32),
+    # NHWC inside the networks (oneDNN's bf16 convolutions are ~3x faster in NHWC than in NCHW).
+    "bf16": {"data_format": "NHWC", "compute_dtype": "bfloat16"},
 }
 
 
