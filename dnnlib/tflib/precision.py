@@ -54,9 +54,18 @@ def network_kwargs(precision: str) -> dict:
     return dict(_NETWORK_KWARGS[check_precision(precision)])
 
 
+# log2 of the initial fp16 loss scale. The Optimizer's default (64, as the original) overflows float16
+# (max 65504 = 2^16) on every step until it has decreased by one per step; 2^12 leaves room for
+# gradients up to ~16 and lifts ones down to ~1e-4 out of float16's subnormal range from the start.
+FP16_LOSS_SCALING_INIT = 12.0
+
+
 def optimizer_kwargs(precision: str) -> dict:
-    """Extra tflib.Optimizer kwargs for a precision: dynamic loss scaling for fp16 (bf16 has fp32's range)."""
-    return {"use_loss_scaling": True} if check_precision(precision) == "fp16" else {}
+    """Extra tflib.Optimizer kwargs for a precision: dynamic loss scaling for fp16 (bf16 has fp32's
+    exponent range and needs none)."""
+    if check_precision(precision) == "fp16":
+        return {"use_loss_scaling": True, "loss_scaling_init": FP16_LOSS_SCALING_INIT}
+    return {}
 
 
 def tf_config(precision: str) -> dict:
