@@ -15,7 +15,9 @@ import tensorflow.compat.v1 as tf
 
 
 def _conv(x, fmaps, kernel, stride=1, padding="SAME"):
-    with tf.variable_scope("Conv%dx%d_%d" % (kernel[0], kernel[1], fmaps)):
+    # Unique scope per layer (a layer's kind may repeat within a block); the variables are created in
+    # the template graph and reused in the same order by every later build.
+    with tf.variable_scope(None, default_name="Conv%dx%d_%d" % (kernel[0], kernel[1], fmaps)):
         fan_in = kernel[0] * kernel[1] * int(x.shape[3])
         w = tf.get_variable("weight", shape=[kernel[0], kernel[1], int(x.shape[3]), fmaps],
                             initializer=tf.initializers.random_normal(0, np.sqrt(2.0 / fan_in)))

@@ -152,6 +152,8 @@ def _init(args):
     if args.codebase_kind == 'project':
         from dnnlib.tflib import precision  # pylint: disable=import-outside-toplevel
         cfg.update(precision.tf_config(args.precision))
+    if args.tf_config:
+        cfg.update(json.loads(args.tf_config))
     tflib.init_tf(cfg)
 
 
@@ -331,6 +333,8 @@ def spawn(kind, codebase, codebase_kind, precision, opts, extra=()):
     cmd = [sys.executable, os.path.abspath(__file__), '--worker', kind, '--codebase', codebase,
            '--codebase-kind', codebase_kind, '--precision', precision] + list(extra)
     cmd += ['--reps', str(opts.reps), '--warmup', str(opts.warmup)]
+    if opts.tf_config:
+        cmd += ['--tf-config', opts.tf_config]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONHASHSEED='0')
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     lines = [line for line in proc.stdout.splitlines() if line.startswith('RESULT ')]
@@ -352,6 +356,7 @@ def main():
     parser.add_argument('--codebase-kind', default='project', help=argparse.SUPPRESS)
     parser.add_argument('--precision', default='fp32', help=argparse.SUPPRESS)
     parser.add_argument('--data-dir', help=argparse.SUPPRESS)
+    parser.add_argument('--tf-config', default=None, help='JSON dict of extra tflib.init_tf() entries for every worker (experiments)')
     parser.add_argument('--num-images', type=int, default=2000, help=argparse.SUPPRESS)
     parser.add_argument('--original', default=DEFAULT_MIRROR, help='git repository (bare or not) or directory of the original code (default: %(default)s)')
     parser.add_argument('--only', default='train,generate,fid', help='comma-separated measurements (default: %(default)s)')

@@ -68,7 +68,8 @@ def test_precision_kwargs():
     assert precision.network_kwargs('bf16') == {'data_format': 'NHWC', 'compute_dtype': 'bfloat16'}
     assert precision.optimizer_kwargs('fp16') == {'use_loss_scaling': True, 'loss_scaling_init': 12.0}
     assert precision.optimizer_kwargs('bf16') == {} and precision.optimizer_kwargs('fp32') == {}
-    assert precision.tf_config('bf16') == {}
+    assert precision.tf_config('bf16') == {'env.ONEDNN_DEFAULT_FPMATH_MODE': 'BF16'}
+    assert precision.tf_config('fp32') == {} and precision.tf_config('fp16') == {}
     with pytest.raises(ValueError, match='Unknown precision'):
         precision.network_kwargs('fp8')
 
