@@ -186,7 +186,10 @@ def worker_train(args):
     _init(args)
     net_kwargs, precision = _project_precision(args)
     mb = args.minibatch
-    training_set = dataset.TFRecordDataset(args.data_dir)
+    if args.synthetic:
+        training_set = dataset.SyntheticDataset(resolution=32, num_channels=3)
+    else:
+        training_set = dataset.TFRecordDataset(args.data_dir)
     with tf.device('/gpu:0'):
         G = tflib.Network('G', func_name='training.networks_stylegan.G_style', num_channels=3, resolution=32,
                           label_size=0, **SMALL_G)
@@ -335,6 +338,8 @@ def spawn(kind, codebase, codebase_kind, precision, opts, extra=()):
     cmd += ['--reps', str(opts.reps), '--warmup', str(opts.warmup)]
     if opts.tf_config:
         cmd += ['--tf-config', opts.tf_config]
+    if opts.synthetic:
+        cmd += ['--synthetic']
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONHASHSEED='0')
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     lines = [line for line in proc.stdout.splitlines() if line.startswith('RESULT ')]
@@ -346,7 +351,37 @@ def spawn(kind, codebase, codebase_kind, precision, opts, extra=()):
 def cpu_peak(freq_ghz, cores):
     """Peak FLOP/s: cores x GHz x FLOPs/cycle. fp32 AVX-512: 2 FMA units x 16 lanes x 2 = 64 FLOPs/cycle.
     bf16 AMX: TDPBF16PS does 16x16x32 MACs per 16 cycles = 1024 FLOPs/cycle per core."""
-    return {'fp32': cores * freq_ghz * 1e9 * 64, 'bf16': cores * freq_ghz * 1e9 * 1024, 'fp16': cores * freq_ghz * 1e9 * 64}
+    return {'fp32': cores * freq_ghz * 1e9 * 64, 'bf16': cores * freq_ghz * 1e9 * 1024}
+
+
+def worker_peak(args):
+    """Achieved FLOP/s of one large matrix product in fp32 and in bf16 (what the hardware really gives
+    through TensorFlow's oneDNN kernels: a practical ceiling next to the nominal peak)."""
+    import numpy as np  # pylint: disable=import-outside-toplevel
+    import tensorflow.compat.v1 as tf  # pylint: disable=import-outside-toplevel
+    import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
+    _init(args)
+    n = 2048
+    out = {}
+    for name, dtype in (('fp32', tf.float32), ('bf16', tf.bfloat16)):
+        a = tf.constant(np.random.RandomState(0).randn(n, n).astype(np.float32))
+        b = tf.Variable(np.random.RandomState(1).randn(n, n).astype(np.float32))
+        tflib.run(b.initializer)
+        a, bb = tf.cast(a, dtype), tf.cast(b, dtype)
+        c = tf.reduce_sum(tf.cast(tf.matmul(a, bb) + tf.matmul(bb, a), tf.float32))  # 2 products per run
+        for _ in range(3):
+            tflib.run(c)
+        times = _timed(lambda: [tflib.run(c) for _ in range(5)], max(args.reps, 1), 5)
+        out[name] = 2 * 2 * n ** 3 / statistics.median(t[1] for t in times)               # per wall second
+        out[name + '_per_cpu_s'] = 2 * 2 * n ** 3 / statistics.median(t[0] for t in times)  # per CPU second
+    return out
+
+
+WORKERS['peak'] = worker_peak
+
+
+def _median(values):
+    return statistics.median(values) if values else float('nan')
 
 
 def main():
@@ -356,12 +391,14 @@ def main():
     parser.add_argument('--codebase-kind', default='project', help=argparse.SUPPRESS)
     parser.add_argument('--precision', default='fp32', help=argparse.SUPPRESS)
     parser.add_argument('--data-dir', help=argparse.SUPPRESS)
+    parser.add_argument('--synthetic', action='store_true', help='train on SyntheticDataset (all-zero reals, no input pipeline) instead of TFRecords')
     parser.add_argument('--tf-config', default=None, help='JSON dict of extra tflib.init_tf() entries for every worker (experiments)')
     parser.add_argument('--num-images', type=int, default=2000, help=argparse.SUPPRESS)
     parser.add_argument('--original', default=DEFAULT_MIRROR, help='git repository (bare or not) or directory of the original code (default: %(default)s)')
     parser.add_argument('--only', default='train,generate,fid', help='comma-separated measurements (default: %(default)s)')
     parser.add_argument('--precisions', default=None, help="project precisions besides fp32 (default: 'bf16' where supported)")
-    parser.add_argument('--reps', type=int, default=5, help='timed repetitions per measurement (default: %(default)s)')
+    parser.add_argument('--rounds', type=int, default=2, help='rounds; each spawns every column once, interleaved against load drift (default: %(default)s)')
+    parser.add_argument('--reps', type=int, default=3, help='timed repetitions per worker process (default: %(default)s)')
     parser.add_argument('--warmup', type=int, default=5, help='warm-up steps / calls (default: %(default)s)')
     parser.add_argument('--kimg', type=float, default=0.256, help='kimg per timed training repetition (default: %(default)s)')
     parser.add_argument('--minibatch', type=int, default=None, help='minibatch (default: 16 for train, 8 for generate and fid)')
@@ -385,20 +422,25 @@ def main():
     kinds = [k for k in args.only.split(',') if k]
     tmp = tempfile.mkdtemp(prefix='stylegan-side-by-side-')
     results = {}
+    started = time.perf_counter()
     try:
         os.makedirs(os.path.join(tmp, 'original'))
         original = export_original(os.path.join(tmp, 'original'), args.original)
         data_dir = os.path.join(tmp, 'data')
-        common = ['--resolution', str(args.resolution), '--kimg', str(args.kimg)]
+        common = ['--resolution', str(args.resolution), '--kimg', str(args.kimg), '--data-dir', data_dir]
         if args.minibatch:
             common += ['--minibatch', str(args.minibatch)]
         if 'train' in kinds:
             spawn('make_data', PROJECT, 'project', 'fp32', args, ['--data-dir', data_dir, '--num-images', str(args.num_images)])
         columns = [('original', original, 'original', 'fp32')] + [('project ' + p, PROJECT, 'project', p) for p in precs]
+        peak_measured = spawn('peak', PROJECT, 'project', 'fp32', args)
         for kind in kinds:
-            for label, codebase, ck, prec in columns:
-                print('measuring %s: %s ...' % (kind, label), file=sys.stderr, flush=True)
-                results[(kind, label)] = spawn(kind, codebase, ck, prec, args, common + ['--data-dir', data_dir])
+            for rnd in range(args.rounds):
+                for label, codebase, ck, prec in columns:
+                    print('[%5.0f s] %s round %d: %s ...' % (time.perf_counter() - started, kind, rnd + 1, label), file=sys.stderr, flush=True)
+                    res = spawn(kind, codebase, ck, prec, args, common)
+                    entry = results.setdefault((kind, label), dict(res, times=[]))
+                    entry['times'] += res['times']
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -410,32 +452,45 @@ def main():
     cores = os.cpu_count()
     peaks = cpu_peak(freq, cores)
     units = dict(train='kimg', generate='image', fid='image')
-    print('\nMachine: %d cores at %.2f GHz; peak fp32 (AVX-512 FMA) %.0f GFLOP/s, bf16 (AMX) %.0f GFLOP/s'
-          % (cores, freq, peaks['fp32'] / 1e9, peaks['bf16'] / 1e9))
-    print('%-9s %-16s %12s %12s %12s %12s' % ('measure', 'code base', 'CPU-s/unit', 'wall-s/unit', 'CPU ratio', 'wall ratio'))
+    print('\nMachine: %d cores at %.2f GHz. Nominal peak: fp32 (AVX-512 FMA, 64 FLOP/cycle/core) %.0f GFLOP/s, '
+          'bf16 (AMX, 1024 FLOP/cycle/core) %.0f GFLOP/s.' % (cores, freq, peaks['fp32'] / 1e9, peaks['bf16'] / 1e9))
+    print('Measured 2048^3 matmul through TF: fp32 %.0f GFLOP/s wall (%.0f per CPU-s), bf16 %.0f GFLOP/s wall (%.0f per CPU-s).'
+          % (peak_measured['fp32'] / 1e9, peak_measured['fp32_per_cpu_s'] / 1e9, peak_measured['bf16'] / 1e9,
+             peak_measured['bf16_per_cpu_s'] / 1e9))
+    print('Medians of %d rounds x %d repetitions; ratio = original / column (higher = faster than the original).\n'
+          % (args.rounds, args.reps))
+    print('| measure | code base | CPU-s/unit | wall-s/unit | CPU ratio | wall ratio | achieved FLOP/s (wall) |')
+    print('|---|---|---:|---:|---:|---:|---|')
     out = {}
+    work = None
+    if ('train', 'original') in results:
+        work = results[('train', 'original')].get('flops_per_step')  # the same math in every column
     for kind in kinds:
         base = None
         for label, _cb, _ck, prec in columns:
             res = results[(kind, label)]
-            cpu = statistics.median(t[0] for t in res['times'])
-            wall = statistics.median(t[1] for t in res['times'])
+            cpu = _median([t[0] for t in res['times']])
+            wall = _median([t[1] for t in res['times']])
             if base is None:
                 base = (cpu, wall)
-            line = '%-9s %-16s %12.4f %12.4f %11.2fx %11.2fx' % (kind + '/' + units[kind], label, cpu, wall, base[0] / cpu, base[1] / wall)
-            if kind == 'train':
-                flops = res.get('flops_per_step') or res.get('analytic')
-                if flops:
-                    steps_per_kimg = res['steps_per_kimg']
-                    rate = flops * steps_per_kimg / wall
-                    peak = peaks['bf16' if prec == 'bf16' else 'fp32']
-                    line += '   %.2f GFLOP/step, %.1f GFLOP/s = %.1f%% of %s peak' % (
-                        flops / 1e9, rate / 1e9, 100 * rate / peak, 'AMX bf16' if prec == 'bf16' else 'fp32')
-            print(line)
+            extra = ''
+            if kind == 'train' and work:
+                rate = work * res['steps_per_kimg'] / wall        # FLOP per wall second
+                rate_cpu = work * res['steps_per_kimg'] / cpu     # FLOP per CPU (core) second
+                pn = 'bf16' if prec == 'bf16' else 'fp32'
+                extra = ('%.1f GFLOP/s wall = %.1f%% of the %d-core %s peak; %.1f GFLOP per CPU-s = %.1f%% of one core\'s '
+                         'peak, %.0f%% of the measured %s matmul rate per CPU-s' % (
+                             rate / 1e9, 100 * rate / peaks[pn], cores, pn, rate_cpu / 1e9, 100 * rate_cpu / (peaks[pn] / cores),
+                             100 * rate_cpu / peak_measured[pn + '_per_cpu_s'], pn))
+            print('| %s/%s | %s | %.4f | %.4f | %.2fx | %.2fx | %s |' % (kind, units[kind], label, cpu, wall, base[0] / cpu, base[1] / wall, extra))
             out['%s/%s' % (kind, label)] = dict(res, cpu_median=cpu, wall_median=wall)
+    if work:
+        print('\nTraining step: %.1f GFLOP per step (tf.profiler on a traced step of the original graph; '
+              'analytic estimate from the layer shapes %.1f GFLOP), %.1f steps per kimg.'
+              % (work / 1e9, (results[('train', 'original')].get('analytic') or 0) / 1e9, results[('train', 'original')]['steps_per_kimg']))
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(dict(results=out, freq_ghz=freq, cores=cores, peaks=peaks), f, indent=1)
+            json.dump(dict(results=out, freq_ghz=freq, cores=cores, peaks=peaks, measured_peaks=peak_measured), f, indent=1)
 
 
 if __name__ == '__main__':
