@@ -179,12 +179,11 @@ def worker_make_data(args):
 
 
 def worker_train(args):
-    import numpy as np  # pylint: disable=import-outside-toplevel
     import tensorflow.compat.v1 as tf  # pylint: disable=import-outside-toplevel
     import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
     from training import dataset, loss, training_loop  # pylint: disable=import-outside-toplevel
     _init(args)
-    net_kwargs, precision = _project_precision(args)
+    _net_kwargs, precision = _project_precision(args)  # the losses build the networks inside precision.scope()
     mb = args.minibatch
     if args.synthetic:
         training_set = dataset.SyntheticDataset(resolution=32, num_channels=3)
