@@ -29,12 +29,13 @@ def _check_structure(structure):
         raise ValueError("Unknown network structure %r: use 'fixed', 'linear', 'recursive' or 'auto'" % (structure,))
 
 
-def _activation(nonlinearity):
-    """(activation function, He-init gain) for a nonlinearity name."""
+def _activation(nonlinearity, data_format="NCHW"):
+    """(activation function, He-init gain) for a nonlinearity name. The NHWC (run-time precision) path
+    uses TF's fused LeakyRelu op (one pass instead of a multiply and a maximum)."""
     if nonlinearity == "relu":
         return tf.nn.relu, np.sqrt(2)
     if nonlinearity == "lrelu":
-        return leaky_relu, np.sqrt(2)
+        return (leaky_relu if data_format == "NCHW" else _fused_leaky_relu), np.sqrt(2)
     raise ValueError("Unknown nonlinearity %r: use 'relu' or 'lrelu'" % (nonlinearity,))
 
 
@@ -52,22 +53,57 @@ def _resolve_fused_scale(fused_scale, resolution):
     return fused_scale
 
 
-def _static_shape(x):
-    """Static NCHW shape of x as Python ints; the batch dimension may be None."""
+def _static_shape(x, data_format="NCHW"):
+    """Static shape of an NCHW or NHWC tensor as Python ints in NCHW order; the batch may be None."""
     shape = tflib.shape_to_list(x.shape)
     if len(shape) != 4 or any(dim is None for dim in shape[1:]):
-        raise ValueError("Expected an NCHW tensor with known C, H, W; got shape %s" % (x.shape,))
+        raise ValueError("Expected a %s tensor with known C, H, W; got shape %s" % (data_format, x.shape))
+    if data_format == "NHWC":
+        return [shape[0], shape[3], shape[1], shape[2]]
     return shape
 
 
+def _check_data_format(data_format):
+    if data_format not in ("NCHW", "NHWC"):
+        raise ValueError("data_format must be 'NCHW' or 'NHWC', got %r" % (data_format,))
+
+
+def _resolve_precision(dtype, data_format, compute_dtype, is_template_graph):
+    """The compute precision of one build: an active dnnlib.tflib.precision scope (read from the graph
+    collection, so the module needs no import) overrides the arguments, except in the template graph
+    (variables and the pickled format never depend on the precision)."""
+    if not is_template_graph:
+        scoped = tf.get_collection("dnnlib.tflib.precision")
+        if scoped:
+            dtype = scoped[-1].get("dtype", dtype)
+            data_format = scoped[-1].get("data_format", data_format)
+            compute_dtype = scoped[-1].get("compute_dtype", compute_dtype)
+    _check_data_format(data_format)
+    return dtype, data_format, compute_dtype
+
+
+def _to_nhwc(x, data_format):
+    """NCHW network input -> the internal layout."""
+    return tf.transpose(x, [0, 2, 3, 1]) if data_format == "NHWC" else x
+
+
+def _to_nchw(x, data_format):
+    """Internal layout -> NCHW network output."""
+    return tf.transpose(x, [0, 3, 1, 2]) if data_format == "NHWC" else x
+
+
+def _strides(stride, data_format):
+    return [1, 1, stride, stride] if data_format == "NCHW" else [1, stride, stride, 1]
+
+
 # ----------------------------------------------------------------------------
-# Primitive resampling ops on NCHW tensors. Their own gradients need not be efficient: the
+# Primitive resampling ops on NCHW (or NHWC) tensors. Their own gradients need not be efficient: the
 # high-level ops below define custom first- and second-order gradients in terms of them.
 
 
-def _blur2d(x, f=(1, 2, 1), normalize=True, flip=False, stride=1):
+def _blur2d(x, f=(1, 2, 1), normalize=True, flip=False, stride=1, data_format="NCHW"):
     """Depthwise convolution with a separable (1-D) or 2-D filter, 'SAME' padding."""
-    _, channels, _, _ = _static_shape(x)
+    _, channels, _, _ = _static_shape(x, data_format)
     kernel = np.array(f, dtype=np.float32)
     if kernel.ndim == 1:
         kernel = kernel[:, np.newaxis] * kernel[np.newaxis, :]
@@ -82,36 +118,43 @@ def _blur2d(x, f=(1, 2, 1), normalize=True, flip=False, stride=1):
     orig_dtype = x.dtype
     x = tf.cast(x, tf.float32)  # depthwise_conv2d has no float16 kernel on every device
     kernel = tf.constant(kernel, dtype=tf.float32, name="filter")
-    x = tf.nn.depthwise_conv2d(x, kernel, strides=[1, 1, stride, stride], padding="SAME", data_format="NCHW")
+    x = tf.nn.depthwise_conv2d(x, kernel, strides=_strides(stride, data_format), padding="SAME", data_format=data_format)
     return tf.cast(x, orig_dtype)
 
 
-def _upscale2d(x, factor=2, gain=1):
+def _upscale2d(x, factor=2, gain=1, data_format="NCHW"):
     """Nearest-neighbour upsampling by an integer factor, times gain."""
-    _, channels, height, width = _static_shape(x)
+    _, channels, height, width = _static_shape(x, data_format)
     if gain != 1:
         x *= gain
     if factor == 1:
         return x
+    if data_format == "NHWC":
+        x = tf.reshape(x, [-1, height, 1, width, 1, channels])
+        x = tf.tile(x, [1, 1, factor, 1, factor, 1])
+        return tf.reshape(x, [-1, height * factor, width * factor, channels])
     x = tf.reshape(x, [-1, channels, height, 1, width, 1])
     x = tf.tile(x, [1, 1, 1, factor, 1, factor])
     return tf.reshape(x, [-1, channels, height * factor, width * factor])
 
 
-def _downscale2d(x, factor=2, gain=1):
+def _downscale2d(x, factor=2, gain=1, data_format="NCHW"):
     """Box-filter downsampling by an integer factor, times gain."""
-    _, channels, height, width = _static_shape(x)
+    _, channels, height, width = _static_shape(x, data_format)
     if factor == 2 and x.dtype == tf.float32:
         # 2x2 box filter as a strided depthwise convolution (faster than avg_pool on GPUs).
-        return _blur2d(x, f=[np.sqrt(gain) / factor] * factor, normalize=False, stride=factor)
+        return _blur2d(x, f=[np.sqrt(gain) / factor] * factor, normalize=False, stride=factor, data_format=data_format)
     if gain != 1:
         x *= gain
     if factor == 1:
         return x
     if x.dtype == tf.float32:
-        ksize = [1, 1, factor, factor]
-        return tf.nn.avg_pool(x, ksize=ksize, strides=ksize, padding="VALID", data_format="NCHW")
+        ksize = _strides(factor, data_format)
+        return tf.nn.avg_pool(x, ksize=ksize, strides=ksize, padding="VALID", data_format=data_format)
     # Other dtypes: there is no NCHW float16 AvgPool kernel on the CPU; a reshaped mean runs everywhere.
+    if data_format == "NHWC":
+        x = tf.reshape(x, [-1, height // factor, factor, width // factor, factor, channels])
+        return tf.reduce_mean(x, axis=[2, 4])
     x = tf.reshape(x, [-1, channels, height // factor, factor, width // factor, factor])
     return tf.reduce_mean(x, axis=[3, 5])
 
@@ -121,54 +164,56 @@ def _downscale2d(x, factor=2, gain=1):
 # custom gradients so that second-order gradients (R1 / gradient penalties) are efficient too.
 
 
-def blur2d(x, f=(1, 2, 1), normalize=True):
+def blur2d(x, f=(1, 2, 1), normalize=True, data_format="NCHW"):
     with tf.variable_scope("Blur2D"):
         @tf.custom_gradient
         def func(x):
-            y = _blur2d(x, f, normalize)
+            y = _blur2d(x, f, normalize, data_format=data_format)
 
             @tf.custom_gradient
             def grad(dy):
-                dx = _blur2d(dy, f, normalize, flip=True)
-                return dx, lambda ddx: _blur2d(ddx, f, normalize)
+                dx = _blur2d(dy, f, normalize, flip=True, data_format=data_format)
+                return dx, lambda ddx: _blur2d(ddx, f, normalize, data_format=data_format)
             return y, grad
         return func(x)
 
 
-def upscale2d(x, factor=2):
+def upscale2d(x, factor=2, data_format="NCHW"):
     if factor == 1:
         return x
     with tf.variable_scope("Upscale2D"):
         @tf.custom_gradient
         def func(x):
-            y = _upscale2d(x, factor)
+            y = _upscale2d(x, factor, data_format=data_format)
 
             @tf.custom_gradient
             def grad(dy):
-                dx = _downscale2d(dy, factor, gain=factor ** 2)
-                return dx, lambda ddx: _upscale2d(ddx, factor)
+                dx = _downscale2d(dy, factor, gain=factor ** 2, data_format=data_format)
+                return dx, lambda ddx: _upscale2d(ddx, factor, data_format=data_format)
             return y, grad
         return func(x)
 
 
-def downscale2d(x, factor=2):
+def downscale2d(x, factor=2, data_format="NCHW"):
     if factor == 1:
         return x
     with tf.variable_scope("Downscale2D"):
         @tf.custom_gradient
         def func(x):
-            y = _downscale2d(x, factor)
+            y = _downscale2d(x, factor, data_format=data_format)
 
             @tf.custom_gradient
             def grad(dy):
-                dx = _upscale2d(dy, factor, gain=1 / factor ** 2)
-                return dx, lambda ddx: _downscale2d(ddx, factor)
+                dx = _upscale2d(dy, factor, gain=1 / factor ** 2, data_format=data_format)
+                return dx, lambda ddx: _downscale2d(ddx, factor, data_format=data_format)
             return y, grad
         return func(x)
 
 
 # ----------------------------------------------------------------------------
-# Layers.
+# Layers. `data_format` is the layout of the activations inside the network ('NCHW' as the original,
+# or 'NHWC'); `compute_dtype` (None = the activations' dtype) is the dtype in which convolutions and
+# dense layers multiply, e.g. 'bfloat16' with float32 activations: bf16 matrix units, fp32 elsewhere.
 
 
 def get_weight(shape, gain=np.sqrt(2), use_wscale=False, lrmul=1):
@@ -190,20 +235,29 @@ def get_weight(shape, gain=np.sqrt(2), use_wscale=False, lrmul=1):
     return weight * np.float32(runtime_coef) if runtime_coef != 1 else weight
 
 
-def dense(x, fmaps, **kwargs):
-    """Fully-connected layer (no bias); flattens NCHW input."""
+def _in_compute_dtype(op, x, w, compute_dtype):
+    """op(x, w) in compute_dtype (None: in x's dtype, as the original); the result in x's dtype."""
+    if compute_dtype is None or tf.as_dtype(compute_dtype) == x.dtype:
+        return op(x, tf.cast(w, x.dtype))
+    return tf.cast(op(tf.cast(x, compute_dtype), tf.cast(w, compute_dtype)), x.dtype)
+
+
+def dense(x, fmaps, data_format="NCHW", compute_dtype=None, **kwargs):
+    """Fully-connected layer (no bias); flattens 4-D input in NCHW order (the weights' row order)."""
     in_shape = tflib.shape_to_list(x.shape)
     if len(in_shape) > 2:
+        x = _to_nchw(x, data_format)
         x = tf.reshape(x, [-1, int(np.prod(in_shape[1:]))])
     w = get_weight([int(x.shape[1]), int(fmaps)], **kwargs)
-    return tf.matmul(x, tf.cast(w, x.dtype))
+    return _in_compute_dtype(tf.matmul, x, w, compute_dtype)
 
 
-def conv2d(x, fmaps, kernel, **kwargs):
+def conv2d(x, fmaps, kernel, data_format="NCHW", compute_dtype=None, **kwargs):
     """Convolution with 'SAME' padding (no bias)."""
     _check_kernel(kernel)
-    w = get_weight([kernel, kernel, int(x.shape[1]), int(fmaps)], **kwargs)
-    return tf.nn.conv2d(x, tf.cast(w, x.dtype), strides=[1, 1, 1, 1], padding="SAME", data_format="NCHW")
+    w = get_weight([kernel, kernel, _static_shape(x, data_format)[1], int(fmaps)], **kwargs)
+    conv = lambda x, w: tf.nn.conv2d(x, w, strides=[1, 1, 1, 1], padding="SAME", data_format=data_format)
+    return _in_compute_dtype(conv, x, w, compute_dtype)
 
 
 def _summed_shifted_kernel(w):
@@ -213,40 +267,51 @@ def _summed_shifted_kernel(w):
     return tf.add_n([w[1:, 1:], w[:-1, 1:], w[1:, :-1], w[:-1, :-1]])
 
 
-def upscale2d_conv2d(x, fmaps, kernel, fused_scale="auto", **kwargs):
+def upscale2d_conv2d(x, fmaps, kernel, fused_scale="auto", data_format="NCHW", compute_dtype=None, **kwargs):
     """conv2d(upscale2d(x)); fused into one transposed convolution at high resolutions."""
     _check_kernel(kernel)
-    _, fmaps_in, height, width = _static_shape(x)
+    _, fmaps_in, height, width = _static_shape(x, data_format)
     if not _resolve_fused_scale(fused_scale, min(height, width) * 2):
-        return conv2d(upscale2d(x), fmaps, kernel, **kwargs)
+        return conv2d(upscale2d(x, data_format=data_format), fmaps, kernel, data_format=data_format,
+                      compute_dtype=compute_dtype, **kwargs)
 
     w = get_weight([kernel, kernel, fmaps_in, int(fmaps)], **kwargs)
     w = tf.transpose(w, [0, 1, 3, 2])  # conv2d_transpose wants [kernel, kernel, fmaps_out, fmaps_in]
-    w = tf.cast(_summed_shifted_kernel(w), x.dtype)
-    out_shape = [tf.shape(x)[0], int(fmaps), height * 2, width * 2]
-    return tf.nn.conv2d_transpose(x, w, out_shape, strides=[1, 1, 2, 2], padding="SAME", data_format="NCHW")
+    w = _summed_shifted_kernel(w)
+    if data_format == "NHWC":
+        out_shape = [tf.shape(x)[0], height * 2, width * 2, int(fmaps)]
+    else:
+        out_shape = [tf.shape(x)[0], int(fmaps), height * 2, width * 2]
+    convt = lambda x, w: tf.nn.conv2d_transpose(x, w, out_shape, strides=_strides(2, data_format), padding="SAME",
+                                                data_format=data_format)
+    return _in_compute_dtype(convt, x, w, compute_dtype)
 
 
-def conv2d_downscale2d(x, fmaps, kernel, fused_scale="auto", **kwargs):
+def conv2d_downscale2d(x, fmaps, kernel, fused_scale="auto", data_format="NCHW", compute_dtype=None, **kwargs):
     """downscale2d(conv2d(x)); fused into one strided convolution at high resolutions."""
     _check_kernel(kernel)
-    _, fmaps_in, height, width = _static_shape(x)
+    _, fmaps_in, height, width = _static_shape(x, data_format)
     if not _resolve_fused_scale(fused_scale, min(height, width)):
-        return downscale2d(conv2d(x, fmaps, kernel, **kwargs))
+        return downscale2d(conv2d(x, fmaps, kernel, data_format=data_format, compute_dtype=compute_dtype, **kwargs),
+                           data_format=data_format)
 
     w = get_weight([kernel, kernel, fmaps_in, int(fmaps)], **kwargs)
-    w = tf.cast(_summed_shifted_kernel(w) * 0.25, x.dtype)
-    return tf.nn.conv2d(x, w, strides=[1, 1, 2, 2], padding="SAME", data_format="NCHW")
+    w = _summed_shifted_kernel(w) * 0.25
+    conv = lambda x, w: tf.nn.conv2d(x, w, strides=_strides(2, data_format), padding="SAME", data_format=data_format)
+    return _in_compute_dtype(conv, x, w, compute_dtype)
 
 
-def apply_bias(x, lrmul=1):
+def apply_bias(x, lrmul=1, data_format="NCHW"):
     """Add the layer's 'bias' variable (one per channel)."""
-    b = tf.get_variable("bias", shape=[int(x.shape[1])], initializer=tf.initializers.zeros())
+    channel_axis = 1 if x.shape.ndims == 2 or data_format == "NCHW" else 3
+    b = tf.get_variable("bias", shape=[int(x.shape[channel_axis])], initializer=tf.initializers.zeros())
     if lrmul != 1:
         b = b * np.float32(lrmul)
     b = tf.cast(b, x.dtype)
     if x.shape.ndims == 2:
         return x + b
+    if data_format == "NHWC":
+        return tf.nn.bias_add(x, b, data_format="NHWC")
     return x + tf.reshape(b, [1, -1, 1, 1])
 
 
@@ -267,53 +332,106 @@ def leaky_relu(x, alpha=0.2):
         return func(x)
 
 
-def pixel_norm(x, epsilon=1e-8):
-    """Normalize each feature vector (axis 1) to unit average square."""
+def _fused_leaky_relu(x, alpha=0.2):
+    """tf.nn.leaky_relu: its gradient (LeakyReluGrad) and that gradient's gradient are single ops too."""
+    with tf.variable_scope("LeakyReLU"):
+        return tf.nn.leaky_relu(x, alpha=alpha)
+
+
+def pixel_norm(x, epsilon=1e-8, data_format="NCHW"):
+    """Normalize each feature vector (the channel axis) to unit average square."""
     with tf.variable_scope("PixelNorm"):
+        axis = 3 if x.shape.ndims == 4 and data_format == "NHWC" else 1
         epsilon = tf.constant(epsilon, dtype=x.dtype, name="epsilon")
-        return x * tf.rsqrt(tf.reduce_mean(tf.square(x), axis=1, keepdims=True) + epsilon)
+        return x * tf.rsqrt(tf.reduce_mean(tf.square(x), axis=axis, keepdims=True) + epsilon)
 
 
-def instance_norm(x, epsilon=1e-8):
+def instance_norm(x, epsilon=1e-8, data_format="NCHW"):
     """Normalize each feature map of each image to zero mean and unit variance (in float32)."""
     if x.shape.ndims != 4:
         raise ValueError("instance_norm expects an NCHW tensor, got shape %s" % (x.shape,))
+    axes = [1, 2] if data_format == "NHWC" else [2, 3]
     with tf.variable_scope("InstanceNorm"):
         orig_dtype = x.dtype
         x = tf.cast(x, tf.float32)
-        x -= tf.reduce_mean(x, axis=[2, 3], keepdims=True)
+        x -= tf.reduce_mean(x, axis=axes, keepdims=True)
         epsilon = tf.constant(epsilon, dtype=x.dtype, name="epsilon")
-        x *= tf.rsqrt(tf.reduce_mean(tf.square(x), axis=[2, 3], keepdims=True) + epsilon)
+        x *= tf.rsqrt(tf.reduce_mean(tf.square(x), axis=axes, keepdims=True) + epsilon)
         return tf.cast(x, orig_dtype)
 
 
-def style_mod(x, dlatent, **kwargs):
+def _spatial_mean(x):
+    """Mean over H and W of an NHWC tensor, keeping the dims: a global average pool (oneDNN's pooling is
+    several times faster than reduce_mean over the non-innermost axes on the CPU)."""
+    _, _, height, width = _static_shape(x, "NHWC")
+    window = [1, height, width, 1]
+    return tf.nn.avg_pool(x, ksize=window, strides=window, padding="VALID", data_format="NHWC")
+
+
+def _instance_norm_style_mod_nhwc(x, dlatent, epsilon=1e-8, use_styles=True, compute_dtype=None, **kwargs):
+    """instance_norm + style_mod for the NHWC path: the style scale is folded into the normalization
+    factor ((x - mean) * (rsqrt(var + eps) * (style0 + 1)) + style1), one full-size multiply less."""
+    channels = _static_shape(x, "NHWC")[1]
+    with tf.variable_scope("InstanceNorm"):
+        orig_dtype = x.dtype
+        x = tf.cast(x, tf.float32)
+        x -= _spatial_mean(x)
+        coef = tf.rsqrt(_spatial_mean(tf.square(x)) + np.float32(epsilon))  # [N, 1, 1, C]
+    if not use_styles:
+        return tf.cast(x * coef, orig_dtype)
+    with tf.variable_scope("StyleMod"):
+        style = apply_bias(dense(dlatent, fmaps=channels * 2, gain=1, compute_dtype=compute_dtype, **kwargs))
+        style = tf.cast(tf.reshape(style, [-1, 2, 1, 1, channels]), tf.float32)
+        return tf.cast(x * (coef * (style[:, 0] + 1)) + style[:, 1], orig_dtype)
+
+
+def style_mod(x, dlatent, data_format="NCHW", compute_dtype=None, **kwargs):
     """AdaIN style modulation: a learned affine map of the dlatent gives a per-channel scale and bias."""
     with tf.variable_scope("StyleMod"):
-        channels = int(x.shape[1])
-        style = apply_bias(dense(dlatent, fmaps=channels * 2, gain=1, **kwargs))
-        style = tf.reshape(style, [-1, 2, channels] + [1] * (x.shape.ndims - 2))
+        channels = _static_shape(x, data_format)[1] if x.shape.ndims == 4 else int(x.shape[1])
+        style = apply_bias(dense(dlatent, fmaps=channels * 2, gain=1, compute_dtype=compute_dtype, **kwargs))
+        if data_format == "NHWC" and x.shape.ndims == 4:
+            style = tf.reshape(style, [-1, 2, 1, 1, channels])
+        else:
+            style = tf.reshape(style, [-1, 2, channels] + [1] * (x.shape.ndims - 2))
         return x * (style[:, 0] + 1) + style[:, 1]
 
 
-def apply_noise(x, noise_var=None, randomize_noise=True):
+def apply_noise(x, noise_var=None, randomize_noise=True, data_format="NCHW"):
     """Add single-channel noise scaled by a learned per-channel 'weight' (zero at init)."""
-    _, channels, height, width = _static_shape(x)
+    _, channels, height, width = _static_shape(x, data_format)
+    nhwc = data_format == "NHWC"
     with tf.variable_scope("Noise"):
         if noise_var is None or randomize_noise:
-            noise = tf.random_normal([tf.shape(x)[0], 1, height, width], dtype=x.dtype)
+            noise_shape = [tf.shape(x)[0], height, width, 1] if nhwc else [tf.shape(x)[0], 1, height, width]
+            noise = tf.random_normal(noise_shape, dtype=x.dtype)
         else:
             noise = tf.cast(noise_var, x.dtype)
+            if nhwc:
+                noise = tf.reshape(noise, [1, height, width, 1])  # the variable is [1, 1, H, W]
         weight = tf.get_variable("weight", shape=[channels], initializer=tf.initializers.zeros())
+        if nhwc:
+            return x + noise * tf.cast(weight, x.dtype)
         return x + noise * tf.reshape(tf.cast(weight, x.dtype), [1, -1, 1, 1])
 
 
-def minibatch_stddev_layer(x, group_size=4, num_new_features=1):
+def minibatch_stddev_layer(x, group_size=4, num_new_features=1, data_format="NCHW"):
     """Append the average stddev over groups of images as extra feature maps (diversity signal for D).
     The minibatch size must be divisible by group_size (or smaller than it)."""
-    _, channels, height, width = _static_shape(x)
+    _, channels, height, width = _static_shape(x, data_format)
     with tf.variable_scope("MinibatchStddev"):
         group_size = tf.minimum(group_size, tf.shape(x)[0])
+        if data_format == "NHWC":
+            # [GMHWnc]: M groups of G images, n feature groups of c channels.
+            y = tf.reshape(x, [group_size, -1, height, width, num_new_features, channels // num_new_features])
+            y = tf.cast(y, tf.float32)
+            y -= tf.reduce_mean(y, axis=0, keepdims=True)
+            y = tf.reduce_mean(tf.square(y), axis=0)            # [MHWnc] variance over the group
+            y = tf.sqrt(y + 1e-8)                               # [MHWnc] stddev over the group
+            y = tf.reduce_mean(y, axis=[1, 2, 4])               # [Mn] average over channels and pixels
+            y = tf.reshape(tf.cast(y, x.dtype), [-1, 1, 1, num_new_features])
+            y = tf.tile(y, [group_size, height, width, 1])      # [NHWn] replicate over group and pixels
+            return tf.concat([x, y], axis=3)
         # [GMncHW]: M groups of G images, n feature groups of c channels.
         y = tf.reshape(x, [group_size, -1, num_new_features, channels // num_new_features, height, width])
         y = tf.cast(y, tf.float32)
@@ -444,9 +562,12 @@ def G_mapping(
         use_wscale=True,                # Enable equalized learning rate?
         normalize_latents=True,         # Normalize latent vectors (Z) before feeding them to the mapping layers?
         dtype="float32",                # Data type to use for activations and outputs.
+        compute_dtype=None,             # Data type of the dense layers' multiplications, None = dtype (run-time choice).
+        is_template_graph=False,        # True = template graph built by the Network class, False = actual evaluation.
         **_kwargs):                     # Ignore unrecognized keyword args.
     """Mapping network: latents (Z) and labels -> disentangled latents (W)."""
     act, gain = _activation(mapping_nonlinearity)
+    dtype, _data_format, compute_dtype = _resolve_precision(dtype, "NCHW", compute_dtype, is_template_graph)
 
     latents_in.set_shape([None, latent_size])
     labels_in.set_shape([None, label_size])
@@ -467,7 +588,7 @@ def G_mapping(
     for layer_idx in range(mapping_layers):
         with tf.variable_scope("Dense%d" % layer_idx):
             fmaps = dlatent_size if layer_idx == mapping_layers - 1 else mapping_fmaps
-            x = dense(x, fmaps=fmaps, gain=gain, use_wscale=use_wscale, lrmul=mapping_lrmul)
+            x = dense(x, fmaps=fmaps, gain=gain, use_wscale=use_wscale, lrmul=mapping_lrmul, compute_dtype=compute_dtype)
             x = apply_bias(x, lrmul=mapping_lrmul)
             x = act(x)
 
@@ -496,6 +617,8 @@ def G_synthesis(
         use_pixel_norm=False,           # Enable pixelwise feature vector normalization?
         use_instance_norm=True,         # Enable instance normalization?
         dtype="float32",                # Data type to use for activations and outputs.
+        data_format="NCHW",             # Layout of the activations inside the network (run-time choice; in/out stay NCHW).
+        compute_dtype=None,             # Data type of the conv/dense multiplications, None = dtype (run-time choice).
         fused_scale="auto",             # True = fused convolution + scaling, False = separate ops, 'auto' = fused from 128x128 up.
         blur_filter=[1, 2, 1],          # Low-pass filter to apply when resampling activations. None = no filtering.
         structure="auto",               # 'fixed' = no progressive growing, 'linear' = readable, 'recursive' = efficient, 'auto'.
@@ -505,13 +628,16 @@ def G_synthesis(
     """Synthesis network: disentangled latents (W) -> images [minibatch, num_channels, resolution, resolution]."""
     resolution_log2 = _check_resolution(resolution)
     _check_structure(structure)
-    act, gain = _activation(nonlinearity)
+    dtype, data_format, compute_dtype = _resolve_precision(dtype, data_format, compute_dtype, is_template_graph)
+    act, gain = _activation(nonlinearity, data_format)
+    fmt = dict(data_format=data_format)
+    mm = dict(data_format=data_format, compute_dtype=compute_dtype)
 
     def nf(stage):
         return min(int(fmap_base / (2.0 ** (stage * fmap_decay))), fmap_max)
 
     def blur(x):
-        return blur2d(x, blur_filter) if blur_filter else x
+        return blur2d(x, blur_filter, **fmt) if blur_filter else x
 
     if is_template_graph:
         force_clean_graph = True
@@ -536,15 +662,18 @@ def G_synthesis(
 
     def layer_epilogue(x, layer_idx):
         if use_noise:
-            x = apply_noise(x, noise_inputs[layer_idx], randomize_noise=randomize_noise)
-        x = apply_bias(x)
+            x = apply_noise(x, noise_inputs[layer_idx], randomize_noise=randomize_noise, **fmt)
+        x = apply_bias(x, **fmt)
         x = act(x)
         if use_pixel_norm:
-            x = pixel_norm(x)
+            x = pixel_norm(x, **fmt)
+        if use_instance_norm and data_format == "NHWC":
+            return _instance_norm_style_mod_nhwc(x, dlatents_in[:, layer_idx], use_styles=use_styles,
+                                                 use_wscale=use_wscale, compute_dtype=compute_dtype)
         if use_instance_norm:
-            x = instance_norm(x)
+            x = instance_norm(x, **fmt)
         if use_styles:
-            x = style_mod(x, dlatents_in[:, layer_idx], use_wscale=use_wscale)
+            x = style_mod(x, dlatents_in[:, layer_idx], use_wscale=use_wscale, **mm)
         return x
 
     # 4x4: learned constant (or a dense layer on the first style), then one convolution.
@@ -552,28 +681,28 @@ def G_synthesis(
         if const_input_layer:
             with tf.variable_scope("Const"):
                 x = tf.get_variable("const", shape=[1, nf(1), 4, 4], initializer=tf.initializers.ones())
-                x = layer_epilogue(tf.tile(tf.cast(x, dtype), [tf.shape(dlatents_in)[0], 1, 1, 1]), 0)
+                x = layer_epilogue(tf.tile(_to_nhwc(tf.cast(x, dtype), data_format), [tf.shape(dlatents_in)[0], 1, 1, 1]), 0)
         else:
             with tf.variable_scope("Dense"):
                 # Gain /4 matches the official Progressive GAN implementation.
-                x = dense(dlatents_in[:, 0], fmaps=nf(1) * 16, gain=gain / 4, use_wscale=use_wscale)
-                x = layer_epilogue(tf.reshape(x, [-1, nf(1), 4, 4]), 0)
+                x = dense(dlatents_in[:, 0], fmaps=nf(1) * 16, gain=gain / 4, use_wscale=use_wscale, compute_dtype=compute_dtype)
+                x = layer_epilogue(_to_nhwc(tf.reshape(x, [-1, nf(1), 4, 4]), data_format), 0)
         with tf.variable_scope("Conv"):
-            x = layer_epilogue(conv2d(x, fmaps=nf(1), kernel=3, gain=gain, use_wscale=use_wscale), 1)
+            x = layer_epilogue(conv2d(x, fmaps=nf(1), kernel=3, gain=gain, use_wscale=use_wscale, **mm), 1)
 
     def block(res, x):  # res = 3..resolution_log2
         with tf.variable_scope("%dx%d" % (2 ** res, 2 ** res)):
             with tf.variable_scope("Conv0_up"):
                 x = upscale2d_conv2d(x, fmaps=nf(res - 1), kernel=3, gain=gain, use_wscale=use_wscale,
-                                     fused_scale=fused_scale)
+                                     fused_scale=fused_scale, **mm)
                 x = layer_epilogue(blur(x), res * 2 - 4)
             with tf.variable_scope("Conv1"):
-                x = layer_epilogue(conv2d(x, fmaps=nf(res - 1), kernel=3, gain=gain, use_wscale=use_wscale), res * 2 - 3)
+                x = layer_epilogue(conv2d(x, fmaps=nf(res - 1), kernel=3, gain=gain, use_wscale=use_wscale, **mm), res * 2 - 3)
             return x
 
     def torgb(res, x):  # res = 2..resolution_log2
         with tf.variable_scope("ToRGB_lod%d" % (resolution_log2 - res)):
-            return apply_bias(conv2d(x, fmaps=num_channels, kernel=1, gain=1, use_wscale=use_wscale))
+            return apply_bias(conv2d(x, fmaps=num_channels, kernel=1, gain=1, use_wscale=use_wscale, **mm), **fmt)
 
     if structure == "fixed":
         # No progressive growing: simplest and fastest.
@@ -588,7 +717,7 @@ def G_synthesis(
             lod = resolution_log2 - res
             x = block(res, x)
             img = torgb(res, x)
-            images_out = upscale2d(images_out)
+            images_out = upscale2d(images_out, **fmt)
             with tf.variable_scope("Grow_lod%d" % lod):
                 images_out = tflib.lerp_clip(img, images_out, lod_in - lod)
 
@@ -599,9 +728,9 @@ def G_synthesis(
 
         def grow(x, res, lod):
             y = block(res, x)
-            img = lambda: upscale2d(torgb(res, y), 2 ** lod)
+            img = lambda: upscale2d(torgb(res, y), 2 ** lod, **fmt)
             img = cset(img, (lod_in > lod), lambda: upscale2d(
-                tflib.lerp(torgb(res, y), upscale2d(torgb(res - 1, x)), lod_in - lod), 2 ** lod))
+                tflib.lerp(torgb(res, y), upscale2d(torgb(res - 1, x), **fmt), lod_in - lod), 2 ** lod, **fmt))
             if lod > 0:
                 img = cset(img, (lod_in < lod), lambda: grow(y, res + 1, lod - 1))
             return img()
@@ -611,7 +740,7 @@ def G_synthesis(
         else:
             images_out = torgb(2, x)
 
-    return tf.identity(images_out, name="images_out")
+    return tf.identity(_to_nchw(images_out, data_format), name="images_out")
 
 
 # ----------------------------------------------------------------------------
@@ -632,6 +761,8 @@ def D_basic(
         mbstd_group_size=4,             # Group size for the minibatch standard deviation layer, 0 = disable.
         mbstd_num_features=1,           # Number of features for the minibatch standard deviation layer.
         dtype="float32",                # Data type to use for activations and outputs.
+        data_format="NCHW",             # Layout of the activations inside the network (run-time choice; input stays NCHW).
+        compute_dtype=None,             # Data type of the conv/dense multiplications, None = dtype (run-time choice).
         fused_scale="auto",             # True = fused convolution + scaling, False = separate ops, 'auto' = fused from 128x128 up.
         blur_filter=[1, 2, 1],          # Low-pass filter to apply when resampling activations. None = no filtering.
         structure="auto",               # 'fixed' = no progressive growing, 'linear' = readable, 'recursive' = efficient, 'auto'.
@@ -640,45 +771,48 @@ def D_basic(
     """Discriminator: images and labels -> scores [minibatch, 1]."""
     resolution_log2 = _check_resolution(resolution)
     _check_structure(structure)
-    act, gain = _activation(nonlinearity)
+    dtype, data_format, compute_dtype = _resolve_precision(dtype, data_format, compute_dtype, is_template_graph)
+    act, gain = _activation(nonlinearity, data_format)
+    fmt = dict(data_format=data_format)
+    mm = dict(data_format=data_format, compute_dtype=compute_dtype)
 
     def nf(stage):
         return min(int(fmap_base / (2.0 ** (stage * fmap_decay))), fmap_max)
 
     def blur(x):
-        return blur2d(x, blur_filter) if blur_filter else x
+        return blur2d(x, blur_filter, **fmt) if blur_filter else x
 
     if structure == "auto":
         structure = "linear" if is_template_graph else "recursive"
 
     images_in.set_shape([None, num_channels, resolution, resolution])
     labels_in.set_shape([None, label_size])
-    images_in = tf.cast(images_in, dtype)
+    images_in = _to_nhwc(tf.cast(images_in, dtype), data_format)
     labels_in = tf.cast(labels_in, dtype)
     lod_in = tf.cast(tf.get_variable("lod", initializer=np.float32(0.0), trainable=False), dtype)
 
     def fromrgb(x, res):  # res = 2..resolution_log2
         with tf.variable_scope("FromRGB_lod%d" % (resolution_log2 - res)):
-            return act(apply_bias(conv2d(x, fmaps=nf(res - 1), kernel=1, gain=gain, use_wscale=use_wscale)))
+            return act(apply_bias(conv2d(x, fmaps=nf(res - 1), kernel=1, gain=gain, use_wscale=use_wscale, **mm), **fmt))
 
     def block(x, res):  # res = 2..resolution_log2
         with tf.variable_scope("%dx%d" % (2 ** res, 2 ** res)):
             if res >= 3:  # 8x8 and up
                 with tf.variable_scope("Conv0"):
-                    x = act(apply_bias(conv2d(x, fmaps=nf(res - 1), kernel=3, gain=gain, use_wscale=use_wscale)))
+                    x = act(apply_bias(conv2d(x, fmaps=nf(res - 1), kernel=3, gain=gain, use_wscale=use_wscale, **mm), **fmt))
                 with tf.variable_scope("Conv1_down"):
                     x = conv2d_downscale2d(blur(x), fmaps=nf(res - 2), kernel=3, gain=gain, use_wscale=use_wscale,
-                                           fused_scale=fused_scale)
-                    x = act(apply_bias(x))
+                                           fused_scale=fused_scale, **mm)
+                    x = act(apply_bias(x, **fmt))
             else:  # 4x4
                 if mbstd_group_size > 1:
-                    x = minibatch_stddev_layer(x, mbstd_group_size, mbstd_num_features)
+                    x = minibatch_stddev_layer(x, mbstd_group_size, mbstd_num_features, **fmt)
                 with tf.variable_scope("Conv"):
-                    x = act(apply_bias(conv2d(x, fmaps=nf(res - 1), kernel=3, gain=gain, use_wscale=use_wscale)))
+                    x = act(apply_bias(conv2d(x, fmaps=nf(res - 1), kernel=3, gain=gain, use_wscale=use_wscale, **mm), **fmt))
                 with tf.variable_scope("Dense0"):
-                    x = act(apply_bias(dense(x, fmaps=nf(res - 2), gain=gain, use_wscale=use_wscale)))
+                    x = act(apply_bias(dense(x, fmaps=nf(res - 2), gain=gain, use_wscale=use_wscale, **mm)))
                 with tf.variable_scope("Dense1"):
-                    x = apply_bias(dense(x, fmaps=max(label_size, 1), gain=1, use_wscale=use_wscale))
+                    x = apply_bias(dense(x, fmaps=max(label_size, 1), gain=1, use_wscale=use_wscale, **mm))
             return x
 
     if structure == "fixed":
@@ -693,7 +827,7 @@ def D_basic(
         for res in range(resolution_log2, 2, -1):
             lod = resolution_log2 - res
             x = block(x, res)
-            img = downscale2d(img)
+            img = downscale2d(img, **fmt)
             y = fromrgb(img, res - 1)
             with tf.variable_scope("Grow_lod%d" % lod):
                 x = tflib.lerp_clip(x, y, lod_in - lod)
@@ -704,14 +838,14 @@ def D_basic(
             return lambda: tf.cond(new_cond, new_lambda, cur_lambda)
 
         def grow(res, lod):
-            x = lambda: fromrgb(downscale2d(images_in, 2 ** lod), res)
+            x = lambda: fromrgb(downscale2d(images_in, 2 ** lod, **fmt), res)
             if lod > 0:
                 x = cset(x, (lod_in < lod), lambda: grow(res + 1, lod - 1))
             x = block(x(), res)
             y = lambda: x
             if res > 2:
                 y = cset(y, (lod_in > lod), lambda: tflib.lerp(
-                    x, fromrgb(downscale2d(images_in, 2 ** (lod + 1)), res - 1), lod_in - lod))
+                    x, fromrgb(downscale2d(images_in, 2 ** (lod + 1), **fmt), res - 1), lod_in - lod))
             return y()
 
         scores_out = grow(2, resolution_log2 - 2)
