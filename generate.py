@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     add('--minibatch', type=cli.positive_int, default=8, help='images per session call, split across --gpus (default: %(default)s)')
     add('--gpus', type=cli.positive_int, default=1, help='number of GPUs (towers) to use (default: %(default)s)')
     add('--overwrite', action='store_true', help='replace output files that exist already (default: refuse)')
+    cli.add_precision_argument(parser, 'the generator')
     return parser
 
 
@@ -151,11 +152,13 @@ def main(argv=None) -> None:
     check_args(parser, args)
     import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
     from training import generation, misc  # pylint: disable=import-outside-toplevel
-    tflib.init_tf()
+    tflib.init_tf(tflib.precision.tf_config(args.precision))
+    tflib.precision.check_support(args.precision)
     Gs = misc.load_generator(args.network)
     paths = output_paths(Gs, args)
     cli.check_new_files(paths, args.overwrite)  # before anything is generated or written
-    images = generate(Gs, args)
+    with tflib.precision.scope(args.precision):
+        images = generate(Gs, args)
     for path, image in zip(paths, images):
         os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
         generation.to_pil_image(image).save(path)

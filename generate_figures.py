@@ -57,6 +57,7 @@ def build_parser():
     add('--outdir', default=config.result_dir, help='output directory (default: %(default)s)')
     add('--minibatch', type=cli.positive_int, default=8, help='images per session call (default: %(default)s)')
     add('--overwrite', action='store_true', help='replace figure files that exist already (default: refuse)')
+    cli.add_precision_argument(parser, 'the generators')
     add('--noise-mode', choices=['random', 'const'], default='random',
         help='noise of the uncurated figures 2, 10-12: random as in the paper, or const (the stored noise, '
              'pixel-reproducible) (default: %(default)s)')
@@ -68,7 +69,8 @@ def main(argv=None):
     import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
     from training import figures, misc  # pylint: disable=import-outside-toplevel
     cli.check_new_files([os.path.join(args.outdir, figures.FIGURES[number][1]) for number in args.figures], args.overwrite)
-    tflib.init_tf()
+    tflib.init_tf(tflib.precision.tf_config(args.precision))
+    tflib.precision.check_support(args.precision)
     networks = {}  # each pickle loaded once
     for number in args.figures:
         key, file_name, draw = figures.FIGURES[number]
@@ -76,8 +78,9 @@ def main(argv=None):
         if source not in networks:
             networks[source] = misc.load_generator(source)
         os.makedirs(args.outdir, exist_ok=True)  # once the first network has loaded
-        draw(os.path.join(args.outdir, file_name), networks[source], randomize_noise=(args.noise_mode == 'random'),
-             minibatch_size=args.minibatch)
+        with tflib.precision.scope(args.precision):
+            draw(os.path.join(args.outdir, file_name), networks[source], randomize_noise=(args.noise_mode == 'random'),
+                 minibatch_size=args.minibatch)
 
 
 if __name__ == '__main__':

@@ -193,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="images of another size: 'none' = refuse them, 'crop' = center square then resize, "
                              "'stretch' = resize (default: %(default)s)")
     parser.add_argument('--overwrite', action='store_true', help='replace output files that exist already (default: refuse)')
+    cli.add_precision_argument(parser, 'the generator and the perceptual network')
     parser.add_argument('--seed', type=cli.single_seed, default=0, help='random seed of the dlatent noise (default: %(default)s)')
     return parser
 
@@ -207,7 +208,8 @@ def main(argv=None) -> None:
     cli.check_new_files([path for name in names for path in output_files(args.outdir, name, args.optimize_noise)], args.overwrite)
     import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
     from training import misc, projector as projector_lib  # pylint: disable=import-outside-toplevel
-    tflib.init_tf({'rnd.np_random_seed': args.seed, 'rnd.tf_random_seed': args.seed})
+    tflib.init_tf(dict({'rnd.np_random_seed': args.seed, 'rnd.tf_random_seed': args.seed}, **tflib.precision.tf_config(args.precision)))
+    tflib.precision.check_support(args.precision)
     Gs = misc.load_style_generator(args.network)
     channels, height, width = Gs.components.synthesis.output_shape[1:]
     targets = np.stack([load_target_image(f, channels, (height, width), args.fit) for f in files])
@@ -221,7 +223,8 @@ def main(argv=None) -> None:
     batch = min(args.batch, len(files))
     print('Projecting %d image(s) with %s (%dx%d, %d style layers), %d steps, %d at a time'
           % (len(files), args.network, width, height, Gs.components.synthesis.input_shape[1], args.steps, batch))
-    proj.set_network(Gs, minibatch_size=batch)
+    with tflib.precision.scope(args.precision):  # the projection graph is built here
+        proj.set_network(Gs, minibatch_size=batch)
     os.makedirs(args.outdir, exist_ok=True)
 
     num_batches = (len(files) - 1) // batch + 1

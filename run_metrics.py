@@ -85,6 +85,7 @@ def _create_parser():
     options.add_argument('--classifiers', metavar='DIR',
                          help='LS: directory of celebahq-classifier-NN-*.pkl files (default: '
                          'config.celebahq_classifiers, else the published pickles)')
+    cli.add_precision_argument(options, 'the generator')
     options.add_argument('--result-dir', default=config.result_dir,
                          help='Root of the results directories, where --run ids are found too (default: %(default)s)')
     options.add_argument('--cache-dir', default=config.cache_dir,
@@ -198,7 +199,8 @@ def main(argv=None):
         run_desc = 'run_metrics-%s%s-%dgpu' % (metric_args.name, '-' + desc if desc else '', args.num_gpus)
         submit_config.run_desc = re.sub(r'[^A-Za-z0-9_.,+=\-]', '_', run_desc)
         dnnlib.submit_run(submit_config, 'metrics.evaluation.run_metric', metric_args=metric_args, network_pkls=pkls,
-                          dataset_args=dataset_args, mirror_augment=mirror, log_dir=log_dir, cache_dir=args.cache_dir)
+                          dataset_args=dataset_args, mirror_augment=mirror, log_dir=log_dir, cache_dir=args.cache_dir,
+                          precision=args.precision)
     return 0
 
 # ----------------------------------------------------------------------------

@@ -193,6 +193,14 @@ def choice_list(choices: Sequence[str], allow_none: bool = False) -> Callable[[s
     parse.__name__ = 'choice_list'
     return parse
 
+PRECISIONS = ('fp32', 'fp16', 'bf16')  # dnnlib.tflib.precision.PRECISIONS (here without TensorFlow)
+
+
+def add_precision_argument(parser, what='the networks') -> None:
+    parser.add_argument('--precision', choices=PRECISIONS, default='fp32',
+                        help='compute precision of %s: fp32 (exact, the default), fp16 (GPUs), bf16 (CPUs with '
+                             'AVX512-BF16/AMX, or GPUs); pickles always stay fp32' % what)
+
 # ----------------------------------------------------------------------------
 # Outputs.
 

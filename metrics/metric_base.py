@@ -103,7 +103,7 @@ class MetricBase:
         self._eval_time = None
 
     def run(self, network_pkl, run_dir=None, dataset_args=None, mirror_augment=None, num_gpus=1, tf_config=None,
-            log_results=True, cache_dir=None):
+            log_results=True, cache_dir=None, precision='fp32'):
         """Evaluate the metric on the Gs of `network_pkl` in a separate graph and session.
 
         Args:
@@ -118,6 +118,7 @@ class MetricBase:
             tf_config: Session options for tflib.create_session().
             log_results: Print the result line (and append it to the metric file when run_dir is given).
             cache_dir: Downloads and statistics of the reals (default: config.cache_dir).
+            precision: Compute precision of the generator ('fp32', 'fp16', 'bf16'; dnnlib.tflib.precision).
         """
         num_gpus = int(num_gpus)
         if num_gpus < 1:
@@ -135,7 +136,8 @@ class MetricBase:
             try:
                 with session.as_default():
                     Gs = misc.load_generator(network_pkl, cache_dir=self._cache_dir)
-                    self._evaluate(Gs, num_gpus=num_gpus)
+                    with tflib.precision.scope(precision):
+                        self._evaluate(Gs, num_gpus=num_gpus)
             finally:
                 session.close()
         self._eval_time = time.time() - time_begin

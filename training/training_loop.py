@@ -11,6 +11,7 @@ import tensorflow.compat.v1 as tf
 import dnnlib
 import dnnlib.tflib as tflib
 from dnnlib.tflib import cluster as cluster_lib
+from dnnlib.tflib import precision as precision_lib
 from dnnlib.tflib.autosummary import autosummary
 
 import config
@@ -341,7 +342,8 @@ def training_loop(
     resume_snapshot=None,           # Snapshot index to resume training from, None = autodetect.
     resume_kimg=0.0,                # Assumed training progress at the beginning. Affects reporting and training schedule.
     resume_time=0.0,                # Assumed wallclock time at the beginning. Affects reporting.
-    cluster=None):                  # Distributed training: dict of dnnlib.tflib.cluster.ClusterConfig, None = this machine only.
+    cluster=None,                   # Distributed training: dict of dnnlib.tflib.cluster.ClusterConfig, None = this machine only.
+    precision='fp32'):              # Compute precision 'fp32', 'fp16' or 'bf16' (dnnlib.tflib.precision); pickles stay fp32.                  # Distributed training: dict of dnnlib.tflib.cluster.ClusterConfig, None = this machine only.
 
     # The run's record: exactly what this loop trains with (training_options.json, and config.txt for people).
     dataset_args = dict({'data_dir': config.data_dir}, **dataset_args)
@@ -352,13 +354,15 @@ def training_loop(
                       drange_net=drange_net, image_snapshot_ticks=image_snapshot_ticks, network_snapshot_ticks=network_snapshot_ticks,
                       save_tf_graph=save_tf_graph, save_weight_histograms=save_weight_histograms, resume_run_id=resume_run_id,
                       resume_snapshot=resume_snapshot, resume_pkl=resume_pkl if resume_run_id is not None else None,
-                      resume_kimg=resume_kimg, resume_time=resume_time, cluster=cluster)
+                      resume_kimg=resume_kimg, resume_time=resume_time, cluster=cluster, precision=precision)
     sections = dict(G_args=G_args, D_args=D_args, G_opt_args=G_opt_args, D_opt_args=D_opt_args, G_loss_args=G_loss_args,
                     D_loss_args=D_loss_args, dataset_args=dataset_args, sched_args=sched_args, grid_args=grid_args,
                     metrics=metric_arg_list, tf_config=tf_config)
     ctx = _record_run(submit_config, sections, train_args)
 
     # Initialize TensorFlow (on a cluster: connected to this chief's server, all workers answering).
+    precision_lib.check_support(precision)
+    tf_config = dict(tf_config, **precision_lib.tf_config(precision))
     cluster_cfg = cluster_lib.ClusterConfig.from_dict(cluster) if cluster is not None else None
     server = cluster_lib.connect_chief(cluster_cfg, tf_config) if cluster_cfg is not None else None  # noqa: F841  keep alive
     tflib.init_tf(tf_config)
@@ -400,9 +404,10 @@ def training_loop(
         inputs.minibatch_split = inputs.minibatch_in // num_gpus
         Gs_beta = 0.5 ** (tf.cast(inputs.minibatch_in, tf.float32) / (G_smoothing_kimg * 1000.0)) if G_smoothing_kimg > 0.0 else 0.0
 
-    G_opt = tflib.Optimizer(name='TrainG', learning_rate=inputs.lrate_in, **G_opt_args)
-    D_opt = tflib.Optimizer(name='TrainD', learning_rate=inputs.lrate_in, **D_opt_args)
-    finite_flags = _build_towers(G, D, tower_sets, devices, mirror_augment, drange_net, G_opt, D_opt, G_loss_args, D_loss_args, inputs)
+    G_opt = tflib.Optimizer(name='TrainG', learning_rate=inputs.lrate_in, **dict(precision_lib.optimizer_kwargs(precision), **G_opt_args))
+    D_opt = tflib.Optimizer(name='TrainD', learning_rate=inputs.lrate_in, **dict(precision_lib.optimizer_kwargs(precision), **D_opt_args))
+    with precision_lib.scope(precision):  # the losses' networks compute in it; the variables stay float32
+        finite_flags = _build_towers(G, D, tower_sets, devices, mirror_augment, drange_net, G_opt, D_opt, G_loss_args, D_loss_args, inputs)
     G_train_op = G_opt.apply_updates()
     D_train_op = D_opt.apply_updates()
     Gs_update_op = Gs.setup_as_moving_average_of(G, beta=Gs_beta)
@@ -412,7 +417,8 @@ def training_loop(
     grid_size, grid_reals, grid_labels, grid_latents = misc.setup_snapshot_image_grid(G, training_set, **grid_args)
     sched = training_schedule(cur_nimg=total_kimg * 1000, training_set=training_set, num_gpus=num_gpus, **sched_args)
     grid_minibatch = max(sched.minibatch // num_gpus, 1)
-    grid_fakes = Gs.run(grid_latents, grid_labels, is_validation=True, minibatch_size=grid_minibatch)
+    grid_kwargs = dict(is_validation=True, minibatch_size=grid_minibatch, **precision_lib.network_kwargs(precision))
+    grid_fakes = Gs.run(grid_latents, grid_labels, **grid_kwargs)
 
     print('Setting up run dir...')
     misc.save_image_grid(grid_reals, os.path.join(submit_config.run_dir, 'reals.png'), drange=training_set.dynamic_range, grid_size=grid_size)
@@ -499,14 +505,14 @@ def training_loop(
 
                 # Save snapshots.
                 if cur_tick % image_snapshot_ticks == 0 or done:
-                    grid_fakes = Gs.run(grid_latents, grid_labels, is_validation=True, minibatch_size=grid_minibatch)
+                    grid_fakes = Gs.run(grid_latents, grid_labels, **grid_kwargs)
                     misc.save_image_grid(grid_fakes, misc.snapshot_filename(submit_config.run_dir, cur_nimg, 'fakes', '.png'), drange=drange_net, grid_size=grid_size)
                 if cur_tick % network_snapshot_ticks == 0 or done or cur_tick == 1:
                     pkl = misc.snapshot_filename(submit_config.run_dir, cur_nimg)
                     _save_snapshot(health, (G, D, Gs), pkl, cur_nimg, total_time, last_snapshot)
                     last_snapshot = pkl
                     metrics.run(pkl, run_dir=submit_config.run_dir, dataset_args=metric_dataset_args, mirror_augment=mirror_augment,
-                                num_gpus=metric_gpus, tf_config=tf_config)
+                                num_gpus=metric_gpus, tf_config=tf_config, precision=precision)
 
                 # Update summaries and RunContext.
                 metrics.update_autosummaries()

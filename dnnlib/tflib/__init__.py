@@ -3,6 +3,7 @@
 from . import autosummary
 from . import network
 from . import optimizer
+from . import precision
 from . import tfutil
 
 from .tfutil import *

@@ -24,6 +24,7 @@ from typing import Any, Callable, List, Tuple, Union
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+from . import precision
 from . import tfutil
 from .. import util
 
@@ -391,7 +392,8 @@ class Network:
                              % (self.name, minibatch_size, num_items))
 
         key = dict(input_transform=input_transform, output_transform=output_transform, num_gpus=num_gpus,
-                   assume_frozen=assume_frozen, custom_inputs=custom_inputs, dynamic_kwargs=dynamic_kwargs)
+                   assume_frozen=assume_frozen, custom_inputs=custom_inputs, dynamic_kwargs=dynamic_kwargs,
+                   precision=precision.current_kwargs())  # a graph built inside a precision scope computes in it
         key = repr(_unwind_key(key))
         if key not in self._run_cache:
             # The entry keeps the custom-input callables alive: their ids are part of the key and must not be reused.

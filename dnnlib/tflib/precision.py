@@ -24,7 +24,7 @@ loss functions cast scores to float32 either way.
 
 import contextlib
 import os
-import warnings
+import sys
 
 import tensorflow.compat.v1 as tf
 
@@ -141,8 +141,8 @@ def check_support(precision: str, warn: bool = True) -> bool:
     ok = precision == "fp32" or (bf16_supported() if precision == "bf16" else fp16_supported())
     if not ok and warn:
         what = "no AVX512-BF16/AMX CPU flags and no GPU" if precision == "bf16" else "no GPU"
-        warnings.warn("precision %s: %s on this machine; it runs, but slowly (fp32 is likely faster)" % (precision, what),
-                      stacklevel=2)
+        print("WARNING: precision %s: %s on this machine; it runs, but slowly (fp32 is likely faster)" % (precision, what),
+              file=sys.stderr, flush=True)
     return ok
 
 
