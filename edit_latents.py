@@ -209,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument('--minibatch', type=cli.positive_int, default=8, help='images per session call (default: %(default)s)')
     apply.add_argument('--outdir', default=os.path.join(config.result_dir, 'edits'), help='output directory (default: %(default)s)')
     apply.add_argument('--overwrite', action='store_true', help='replace output files that exist already (default: refuse)')
+    cli.add_verbose_argument(apply)
 
     learn = commands.add_parser('learn', help='learn a direction from labelled dlatents')
     learn.add_argument('--positive', nargs='+', metavar='NPY_OR_DIR', help='dlatents with the attribute')
@@ -221,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     learn.add_argument('--C', type=cli.positive_float, default=1.0, help='inverse regularisation strength of the classifier (default: %(default)s)')
     learn.add_argument('--output', required=True, metavar='NPY', help='where to write the direction (.npy)')
     learn.add_argument('--overwrite', action='store_true', help='replace --output if it exists (default: refuse)')
+    cli.add_verbose_argument(learn)
     return parser
 
 
@@ -242,6 +244,9 @@ def main(argv=None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
     check_args(parser, args)
+    cli.apply_verbose(args)
+    print('Editing dlatents along %s with %s' % (', '.join(args.direction), args.network) if args.command == 'apply' else
+          'Learning a direction from labelled dlatents into %s' % args.output, file=sys.stderr, flush=True)  # stdout: the files
     paths = run_apply(args) if args.command == 'apply' else run_learn(args)
     for path in paths:
         print(path)

@@ -28,6 +28,7 @@ Every file written is printed, one path per line.
 
 import argparse
 import os
+import sys
 from typing import List
 
 import numpy as np
@@ -60,14 +61,19 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument('--seeds', type=cli.seed_list, metavar='LIST', help="seeds, e.g. '0-7,42' (ranges inclusive)")
     mode.add_argument('--style-mix', type=cli.seed_list, metavar='ROWS', help='row seeds of a style-mixing grid')
     mode.add_argument('--interpolate', type=cli.single_seed, nargs=2, metavar=('SEED_A', 'SEED_B'), help='interpolate between two seeds')
+    mode.add_argument('--trunc-sweep', type=cli.single_seed, metavar='SEED',
+                      help='one seed at truncation psi from 1 (itself) through 0 (the average) to -1 (--frames images)')
 
     add('--grid', action='store_true', help='with --seeds: write one grid PNG instead of one PNG per seed')
     add('--style-mix-cols', type=cli.seed_list, metavar='COLS', help='column seeds of the style-mixing grid')
     add('--style-layers', type=cli.layer_list, default=[0, 1, 2, 3], metavar='START-END',
         help='layers taken from the column seeds: 0-3 coarse, 4-7 middle, 8-17 fine at 1024x1024 (default: 0-3)')
-    add('--frames', type=cli.positive_int, default=8, help='with --interpolate: number of images, ends included (default: %(default)s)')
+    add('--frames', type=cli.positive_int, default=8,
+        help='with --interpolate / --trunc-sweep: number of images, ends included (default: %(default)s)')
     add('--frames-dir', metavar='DIR', help='with --interpolate: write frame0000.png ... here (for a video) instead of one strip')
     add('--space', choices=['w', 'z'], default='w', help='with --interpolate: linear in W or spherical in Z (default: %(default)s)')
+    add('--video', metavar='MP4', help='with --interpolate or --trunc-sweep: write the frames as an H.264 video instead')
+    add('--fps', type=cli.positive_float, default=24.0, help='with --video: frames per second (default: %(default)s)')
 
     add('--trunc', type=cli.finite_float, default=1.0, metavar='PSI', help='truncation psi; 1 = no truncation (default: %(default)s)')
     add('--trunc-cutoff', type=cli.positive_int, metavar='N',
@@ -82,23 +88,33 @@ def build_parser() -> argparse.ArgumentParser:
     add('--gpus', type=cli.positive_int, default=1, help='number of GPUs (towers) to use (default: %(default)s)')
     add('--overwrite', action='store_true', help='replace output files that exist already (default: refuse)')
     cli.add_precision_argument(parser, 'the generator')
+    cli.add_verbose_argument(parser)
     return parser
 
 
 def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Option combinations that argparse cannot check by itself."""
-    given = dict(seeds=args.seeds, style_mix=args.style_mix, interpolate=args.interpolate)
-    modes = ['--' + name.replace('_', '-') for name, value in given.items() if value]
+    given = dict(seeds=args.seeds, style_mix=args.style_mix, interpolate=args.interpolate, trunc_sweep=args.trunc_sweep)
+    modes = ['--' + name.replace('_', '-') for name, value in given.items() if value is not None and value != []]
     if len(modes) != 1:
         got = ' (got %s)' % ', '.join(modes) if modes else ''
-        parser.error('choose exactly one of --seeds, --style-mix, --interpolate' + got)
+        parser.error('choose exactly one of --seeds, --style-mix, --interpolate, --trunc-sweep' + got)
+    sweep = args.interpolate or args.trunc_sweep is not None
+    if args.video and not sweep:
+        parser.error('--video works with --interpolate or --trunc-sweep')
+    if args.video and not args.video.lower().endswith('.mp4'):
+        parser.error('--video %s: the file name must end in .mp4' % args.video)
+    if args.video and args.frames_dir:
+        parser.error('give either --video or --frames-dir')
+    if args.frames_dir and not sweep:
+        parser.error('--frames-dir works with --interpolate or --trunc-sweep')
     if args.style_mix and not args.style_mix_cols:
         parser.error('--style-mix needs --style-mix-cols (the column seeds)')
     if args.style_mix_cols and not args.style_mix:
         parser.error('--style-mix-cols needs --style-mix (the row seeds)')
     if args.grid and not args.seeds:
         parser.error('--grid works with --seeds')
-    if args.interpolate and args.frames < 2:
+    if sweep and args.frames < 2:
         parser.error('--frames must be at least 2 (the two ends)')
     if args.minibatch % args.gpus:
         parser.error('--minibatch %d must be a multiple of --gpus %d' % (args.minibatch, args.gpus))
@@ -120,8 +136,12 @@ def output_paths(Gs, args: argparse.Namespace) -> List[str]:
         return [os.path.join(args.outdir, 'seed%04d.png' % seed) for seed in args.seeds]
     if args.style_mix:
         return [os.path.join(args.outdir, 'style-mix.png')]
+    if args.video:
+        return [args.video]
     if args.frames_dir:
         return [os.path.join(args.frames_dir, 'frame%04d.png' % i) for i in range(args.frames)]
+    if args.trunc_sweep is not None:
+        return [os.path.join(args.outdir, 'trunc-sweep-seed%04d.png' % args.trunc_sweep)]
     return [os.path.join(args.outdir, 'interp-seed%04d-%04d.png' % tuple(args.interpolate))]
 
 
@@ -136,20 +156,62 @@ def generate(Gs, args: argparse.Namespace) -> List[np.ndarray]:
         flat = images.reshape((-1,) + images.shape[2:])
         return [gen.image_grid(flat, cols=len(args.seeds))] if args.grid else list(flat)
     if args.seeds:
-        images = gen.generate_images(Gs, args.seeds, **common)
+        images = _with_progress(lambda seeds: gen.generate_images(Gs, seeds, **common), args.seeds, args.minibatch)
         return [gen.image_grid(images)] if args.grid else list(images)
     if args.style_mix:
         canvas = gen.style_mix_canvas(*gen.style_mix_images(Gs, args.style_mix, args.style_mix_cols, args.style_layers, **common))
         image = np.asarray(canvas)
         return [image[:, :, np.newaxis] if image.ndim == 2 else image]
-    frames = gen.interpolation_images(Gs, args.interpolate[0], args.interpolate[1], args.frames, space=args.space, **common)
+    if args.trunc_sweep is not None:
+        del common['truncation_psi']
+        frames = gen.truncation_sweep_images(Gs, args.trunc_sweep, np.linspace(1, -1, args.frames), **common)
+    else:
+        frames = gen.interpolation_images(Gs, args.interpolate[0], args.interpolate[1], args.frames, space=args.space, **common)
+    if args.video:
+        return [frames]
     return list(frames) if args.frames_dir else [gen.image_grid(frames, cols=len(frames))]
+
+
+def _with_progress(generate_seeds, seeds, minibatch, minibatches_per_step=8):
+    """generate_seeds(seeds) in steps of whole minibatches (the same batches, so the same images), with a
+    progress bar showing images/s and the time left when there are many."""
+    step = minibatch * minibatches_per_step
+    if len(seeds) <= step:
+        return generate_seeds(seeds)
+    from tqdm import tqdm  # pylint: disable=import-outside-toplevel
+    parts = []
+    with tqdm(total=len(seeds), desc='generating', unit='img', file=sys.stderr, disable=None, mininterval=1) as bar:
+        for begin in range(0, len(seeds), step):
+            parts.append(generate_seeds(seeds[begin:begin + step]))
+            bar.update(len(parts[-1]))
+    return np.concatenate(parts)
+
+
+def _describe(args) -> str:
+    """The first line: what this run will make."""
+    if args.seeds:
+        what = '%d image%s (seeds %s)' % (len(args.seeds), '' if len(args.seeds) == 1 else 's', _seed_text(args.seeds))
+    elif args.style_mix:
+        what = 'a style-mixing grid of %d x %d seeds' % (len(args.style_mix), len(args.style_mix_cols))
+    elif args.trunc_sweep is not None:
+        what = 'a truncation sweep of seed %d in %d frames' % (args.trunc_sweep, args.frames)
+    else:
+        what = 'an interpolation from seed %d to %d in %d frames' % (args.interpolate[0], args.interpolate[1], args.frames)
+    return 'Generating %s with %s' % (what, args.network)
+
+
+def _seed_text(seeds) -> str:
+    if len(seeds) > 1 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return '%d-%d' % (seeds[0], seeds[-1])
+    return ','.join(map(str, seeds[:8])) + (',...' if len(seeds) > 8 else '')
 
 
 def main(argv=None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
     check_args(parser, args)
+    cli.apply_verbose(args)
+    print(_describe(args), file=sys.stderr, flush=True)  # stdout lists the files written
     import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
     from training import generation, misc  # pylint: disable=import-outside-toplevel
     tflib.init_tf(tflib.precision.tf_config(args.precision))
@@ -161,7 +223,10 @@ def main(argv=None) -> None:
         images = generate(Gs, args)
     for path, image in zip(paths, images):
         os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
-        generation.to_pil_image(image).save(path)
+        if path == args.video:
+            generation.save_video(image, path, fps=args.fps)
+        else:
+            generation.to_pil_image(image).save(path)
         print(path)
 
 

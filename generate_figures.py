@@ -19,8 +19,10 @@ would empty a range; see its docstring).
 
 import argparse
 import os
+import time
 
 import config
+import dnnlib
 from dnnlib import cli
 
 PROG = 'generate_figures.py'
@@ -58,6 +60,7 @@ def build_parser():
     add('--minibatch', type=cli.positive_int, default=8, help='images per session call (default: %(default)s)')
     add('--overwrite', action='store_true', help='replace figure files that exist already (default: refuse)')
     cli.add_precision_argument(parser, 'the generators')
+    cli.add_verbose_argument(parser)
     add('--noise-mode', choices=['random', 'const'], default='random',
         help='noise of the uncurated figures 2, 10-12: random as in the paper, or const (the stored noise, '
              'pixel-reproducible) (default: %(default)s)')
@@ -66,13 +69,16 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    cli.apply_verbose(args)
+    print('Drawing figure%s %s into %s' % ('' if len(args.figures) == 1 else 's', ','.join(map(str, args.figures)), args.outdir), flush=True)
     import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
     from training import figures, misc  # pylint: disable=import-outside-toplevel
     cli.check_new_files([os.path.join(args.outdir, figures.FIGURES[number][1]) for number in args.figures], args.overwrite)
     tflib.init_tf(tflib.precision.tf_config(args.precision))
     tflib.precision.check_support(args.precision)
     networks = {}  # each pickle loaded once
-    for number in args.figures:
+    start = time.time()
+    for done, number in enumerate(args.figures):
         key, file_name, draw = figures.FIGURES[number]
         source = getattr(args, key) or args.network or DEFAULT_NETWORKS[key]
         if source not in networks:
@@ -81,6 +87,10 @@ def main(argv=None):
         with tflib.precision.scope(args.precision):
             draw(os.path.join(args.outdir, file_name), networks[source], randomize_noise=(args.noise_mode == 'random'),
                  minibatch_size=args.minibatch)
+        elapsed = time.time() - start
+        left = elapsed / (done + 1) * (len(args.figures) - done - 1)
+        print('  figure %d/%d done, %s so far%s' % (done + 1, len(args.figures), dnnlib.util.format_time(elapsed),
+                                                     ', about %s left' % dnnlib.util.format_time(left) if left else ''), flush=True)
 
 
 if __name__ == '__main__':

@@ -27,6 +27,7 @@ def parse_args(argv=None):
     parser.add_argument('--out', default=os.path.join(config.result_dir, 'example.png'), metavar='PNG',
                         help='output image (default: %(default)s)')
     parser.add_argument('--overwrite', action='store_true', help='replace --out if it exists (default: refuse)')
+    cli.add_verbose_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -35,6 +36,8 @@ def main(argv=None):
     if os.path.splitext(args.out)[1].lower() not in ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.tif', '.tiff', '.webp'):
         raise cli.UserError('--out %s: unknown image file extension (use .png or .jpg)' % args.out)
     cli.check_new_files([args.out], args.overwrite)
+    cli.apply_verbose(args)
+    print('Generating the image of seed 5 (truncation psi 0.7) with %s' % args.network, flush=True)
     import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
     from training import generation, misc  # pylint: disable=import-outside-toplevel
 

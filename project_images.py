@@ -194,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "'stretch' = resize (default: %(default)s)")
     parser.add_argument('--overwrite', action='store_true', help='replace output files that exist already (default: refuse)')
     cli.add_precision_argument(parser, 'the generator and the perceptual network')
+    cli.add_verbose_argument(parser)
     parser.add_argument('--seed', type=cli.single_seed, default=0, help='random seed of the dlatent noise (default: %(default)s)')
     return parser
 
@@ -203,8 +204,10 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.perceptual_weight == 0 and args.pixel_weight == 0:
         parser.error('--perceptual-weight and --pixel-weight are both 0: nothing to optimise')
+    cli.apply_verbose(args)
     files = list_images(args.targets)
     names = output_names(files)
+    print('Projecting %d image(s) into %s, %d steps' % (len(files), args.network, args.steps), file=sys.stderr, flush=True)
     cli.check_new_files([path for name in names for path in output_files(args.outdir, name, args.optimize_noise)], args.overwrite)
     import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
     from training import misc, projector as projector_lib  # pylint: disable=import-outside-toplevel
@@ -221,8 +224,8 @@ def main(argv=None) -> None:
         initial_noise_factor=args.initial_noise, optimize_noise=args.optimize_noise,
         regularize_noise_weight=args.noise_reg_weight)
     batch = min(args.batch, len(files))
-    print('Projecting %d image(s) with %s (%dx%d, %d style layers), %d steps, %d at a time'
-          % (len(files), args.network, width, height, Gs.components.synthesis.input_shape[1], args.steps, batch))
+    print('The network makes %dx%d images with %d style layers; %d image(s) at a time'
+          % (width, height, Gs.components.synthesis.input_shape[1], batch), file=sys.stderr)
     with tflib.precision.scope(args.precision):  # the projection graph is built here
         proj.set_network(Gs, minibatch_size=batch)
     os.makedirs(args.outdir, exist_ok=True)

@@ -86,6 +86,7 @@ def _create_parser():
                          help='LS: directory of celebahq-classifier-NN-*.pkl files (default: '
                          'config.celebahq_classifiers, else the published pickles)')
     cli.add_precision_argument(options, 'the generator')
+    cli.add_verbose_argument(options)
     options.add_argument('--result-dir', default=config.result_dir,
                          help='Root of the results directories, where --run ids are found too (default: %(default)s)')
     options.add_argument('--cache-dir', default=config.cache_dir,
@@ -182,6 +183,9 @@ def main(argv=None):
         print('\n'.join(presets.list_valid_metrics()))
         return 0
     _check_task_flags(parser, args)
+    cli.apply_verbose(args)
+    target = args.run and 'run %s' % args.run or args.network or 'the published FFHQ generator'
+    print('Evaluating %s on %s...' % (', '.join(args.metrics), target), flush=True)
     metric_list = _metric_args_from(args)
     pkls, dataset_args, mirror, log_dir, desc = _run_task(args) if args.run else _pickle_task(args)
     if dataset_args is not None and any(_needs_reals(metric_args) for metric_args in metric_list):

@@ -229,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = parser.add_argument_group('several machines (TensorFlow distributed runtime; see README)')
     g.add_argument('--cluster-workers', default=None, help="comma-separated host:port of every worker, chief first (or set TF_CONFIG)")
     g.add_argument('--task-index', type=cli.non_negative_int, default=None, help='index of this process in --cluster-workers (0 = chief, which trains; others serve)')
+    cli.add_verbose_argument(parser)
     g.add_argument('--cluster-timeout', type=cli.positive_float, default=60.0, help='seconds to wait for an unreachable worker (default: %(default)s)')
     return parser
 
@@ -324,6 +325,10 @@ def run(c: EasyDict, result_dir: str = config.result_dir) -> str:
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    cli.apply_verbose(args)
+    print('Training %s on %s (%d GPU%s%s)...' % (args.config, os.path.join(args.data_dir, args.dataset), args.gpus,
+                                                '' if args.gpus == 1 else 's', ', resuming from %s' % args.resume if args.resume else ''),
+          flush=True)
     from training.training_loop import NonFiniteLossError  # pylint: disable=import-outside-toplevel
     from dnnlib.tflib import cluster as cluster_lib  # pylint: disable=import-outside-toplevel
     try:
@@ -331,6 +336,7 @@ def main(argv=None):
         if cluster_cfg is not None and not cluster_cfg.is_chief:
             cluster_lib.serve_until_done(cluster_cfg, {'rnd.np_random_seed': args.seed})
             sys.stdout.flush()
+            cli.restore_stderr()
             os._exit(0)  # the gRPC server has no clean shutdown; do not wait for its threads
         c = config_from_args(args, cluster_cfg)
         from training import dataset  # pylint: disable=import-outside-toplevel

@@ -11,6 +11,7 @@ import math
 import os
 import re
 import sys
+import threading
 from typing import Callable, Dict, List, Optional, Sequence
 
 from .util import UserError  # noqa: F401  (scripts raise it as cli.UserError)
@@ -231,9 +232,106 @@ def fail(prog: str, message: str, status: int = 2) -> None:
     sys.exit(status)
 
 
+# ----------------------------------------------------------------------------
+# TensorFlow's native log lines.
+
+# Lines that TensorFlow's C++ runtime writes to stderr on every start (absl logging before
+# absl::InitializeLog(), which TF_CPP_MIN_LOG_LEVEL no longer silences): "oneDNN custom operations are on",
+# "Could not find cuda drivers", "failed call to cuInit", CPU feature notes.
+_NATIVE_LOG = re.compile(r'^([IWEF]\d{4} [\d:.]+\s+\d+ [\w.\-]+:\d+\] '
+                         r'|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR'
+                         r'|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags)')
+VERBOSE_ENV = 'STYLEGAN_VERBOSE'  # set to 1 to see TensorFlow's own log lines (or pass --verbose)
+
+
+def filter_native_logs(data: bytes):
+    """(the lines of data that are not native log lines, an unfinished last line that may still become one).
+    Any other unfinished line (e.g. a progress bar's '\\r' update) is kept at once."""
+    lines = data.split(b'\n')
+    tail = lines.pop()
+    kept = [line + b'\n' for line in lines if not _NATIVE_LOG.match(line.decode('utf-8', 'replace'))]
+    if tail and not re.match(r'^([IWEF]\d{0,4}( |$)|WARNING: All|To enable)', tail.decode('utf-8', 'replace')):
+        kept.append(tail)
+        tail = b''
+    return b''.join(kept), tail
+
+
+class _NativeLogFilter:
+    """Routes file descriptor 2 through a pipe and drops TensorFlow's native log lines from it; everything
+    else (Python's stderr, progress bars, child processes' errors) passes through unchanged."""
+
+    def __init__(self):
+        self._saved = os.dup(2)
+        read_fd, write_fd = os.pipe()
+        os.dup2(write_fd, 2)
+        os.close(write_fd)
+        self._reader = threading.Thread(target=self._forward, args=(read_fd,), daemon=True)
+        self._reader.start()
+
+    def _forward(self, read_fd):
+        pending = b''
+        with os.fdopen(read_fd, 'rb', buffering=0) as pipe:
+            while True:
+                chunk = pipe.read(65536)
+                if not chunk:
+                    break
+                pending = self._write(pending + chunk)
+        if pending:
+            self._write(pending + b'\n')
+
+    def _write(self, data: bytes) -> bytes:
+        kept, tail = filter_native_logs(data)
+        if kept:
+            os.write(self._saved, kept)
+        return tail
+
+    def close(self):
+        sys.stderr.flush()
+        os.dup2(self._saved, 2)  # the pipe's last writer in this process closes: the reader drains and ends
+        self._reader.join(timeout=5)
+        os.close(self._saved)
+
+
+def show_tensorflow_logs() -> bool:
+    """Whether TensorFlow's native log lines are wanted (STYLEGAN_VERBOSE=1)."""
+    return os.environ.get(VERBOSE_ENV, '') not in ('', '0')
+
+
+def add_verbose_argument(parser) -> None:
+    parser.add_argument('--verbose', action='store_true',
+                        help="show TensorFlow's own log lines (also: %s=1)" % VERBOSE_ENV)
+
+
+def apply_verbose(args) -> None:
+    """Call right after parsing, before TensorFlow is imported: --verbose shows TensorFlow's log lines (in
+    this process and in the scripts it starts)."""
+    if getattr(args, 'verbose', False):
+        os.environ[VERBOSE_ENV] = '1'
+        restore_stderr()
+
+
+def restore_stderr() -> None:
+    """Stop filtering stderr and forward what is pending (also before os._exit(), which skips cleanup)."""
+    if _active_filter:
+        _active_filter.pop().close()
+
+
+_active_filter = []
+
+
 def run_main(prog: str, main: Callable, argv: Optional[List[str]] = None, status: int = 2):
-    """Call main(argv); a UserError (bad input of any kind), or an OSError about a named file (an output
-    directory that cannot be created, a full disk), becomes one error line and exit status 2."""
+    """Call main(argv) with TensorFlow's native start-up log lines filtered from stderr (unless
+    STYLEGAN_VERBOSE=1 or --verbose); a UserError (bad input of any kind), or an OSError about a named file
+    (an output directory that cannot be created, a full disk), becomes one error line and exit status 2."""
+    if not show_tensorflow_logs() and not _active_filter:
+        _active_filter.append(_NativeLogFilter())
+    try:
+        return _run_reporting_errors(prog, main, argv, status)
+    finally:
+        restore_stderr()
+
+
+def _run_reporting_errors(prog, main, argv, status):
     try:
         return main(argv)
     except UserError as e:

@@ -4,12 +4,13 @@ exit status 2, whether argparse finds it or the script does later; nothing is le
 import argparse
 import os
 import re
+import time
 
 import pytest
 
 from dnnlib import cli
 
-from tests.helpers.runner import assert_one_error, run_script
+from tests.helpers.runner import assert_one_error, native_log_lines, python_env, run_script
 
 
 def test_argument_types():
@@ -68,3 +69,46 @@ def test_every_script_reports_bad_input_in_one_line(tmp_path, script, argv, frag
     assert_one_error(proc, script, fragment)
     assert not os.path.exists(tmp_path / 'out')
     assert not os.path.exists(tmp_path / 'results') or os.listdir(tmp_path / 'results') == []
+
+# ----------------------------------------------------------------------------
+# Quiet and quick.
+
+SCRIPTS = ['train.py', 'generate.py', 'generate_figures.py', 'pretrained_example.py', 'project_images.py', 'edit_latents.py',
+           'run_metrics.py', 'dataset_tool.py', 'demo.py']
+
+
+@pytest.mark.parametrize('script', SCRIPTS)
+def test_help_is_quick_and_quiet(script):
+    start = time.time()
+    proc = run_script(script, '--help')
+    elapsed = time.time() - start
+    assert proc.returncode == 0, proc.stderr
+    assert 'usage:' in proc.stdout and proc.stderr == ''
+    assert elapsed < 2.0, '%s --help took %.1f s' % (script, elapsed)
+
+
+def test_a_normal_run_prints_no_tensorflow_log_lines_unless_asked(tmp_path):
+    from tests.helpers.factory import save_snapshot
+    save_snapshot(tmp_path / 'net.pkl')
+    args = ['--network', tmp_path / 'net.pkl', '--seeds', '0-1']
+    proc = run_script('generate.py', *args, '--outdir', tmp_path / 'quiet')
+    assert proc.returncode == 0, proc.stderr
+    assert native_log_lines(proc.stderr) == [] and 'oneDNN' not in proc.stderr and 'cuda' not in proc.stderr.lower()
+    assert proc.stderr.splitlines()[0] == 'Generating 2 images (seeds 0-1) with %s' % (tmp_path / 'net.pkl')  # says what it does
+    assert proc.stdout.split() == [str(tmp_path / 'quiet' / name) for name in ('seed0000.png', 'seed0001.png')]
+    verbose = run_script('generate.py', *args, '--outdir', tmp_path / 'verbose', '--verbose')
+    assert verbose.returncode == 0 and native_log_lines(verbose.stderr)  # --verbose brings them back
+    env = python_env(STYLEGAN_VERBOSE='1')
+    by_env = run_script('generate.py', *args, '--outdir', tmp_path / 'env', env=env)
+    assert by_env.returncode == 0 and native_log_lines(by_env.stderr)
+
+
+def test_the_stderr_filter_keeps_everything_else():
+    kept, tail = cli.filter_native_logs(
+        b'I0000 00:00:1796165598.205215   11840 port.cc:153] oneDNN custom operations are on.\n'
+        b'generate.py: error: bad\nprogress  50%|#####     | 5/10\rprogress 100%|##########| 10/10')
+    assert kept == b'generate.py: error: bad\nprogress  50%|#####     | 5/10\rprogress 100%|##########| 10/10' and tail == b''
+    kept, tail = cli.filter_native_logs(b'\nWARNING: All log messages before absl::InitializeLog() is called are written to STDERR\nE0000 00:0')
+    assert kept == b'\n' and tail == b'E0000 00:0'  # a log line cut by the pipe is held until it ends
+    kept, tail = cli.filter_native_logs(tail + b'0:1796165601.240558   11840 cuda_platform.cc:52] failed call to cuInit\nend\n')
+    assert kept == b'end\n' and tail == b''

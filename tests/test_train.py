@@ -1,6 +1,7 @@
 """train.py and training_loop: real runs on tiny data (subprocesses as a user runs them, and in-process)."""
 
 import glob
+import io
 import os
 import re
 import signal
@@ -9,14 +10,33 @@ import sys
 import time
 
 import numpy as np
+import PIL.Image
 import pytest
 
 import train
 from tests.helpers import metric_fixtures as mf
 from tests.helpers import metric_nets
 from tests.helpers.metric_fixtures import random_images, write_tfrecords
-from tests.helpers.runner import assert_one_error, python_env, run_script
+from tests.helpers.runner import assert_one_error, native_log_lines, python_env, run_script
 from tests.helpers.train_runs import TINY, make_dataset, run_train, submit, tick_lines
+
+def _check_tensorboard_events(run_dir):
+    """The run's event file, read with TensorBoard's own reader: the reals grid once, a fakes grid per image
+    snapshot, the losses, progress and metric results as scalars. No TensorFlow log lines on the way."""
+    from tensorboard.backend.event_processing import event_accumulator
+    events = event_accumulator.EventAccumulator(run_dir, size_guidance={'images': 0, 'scalars': 0})
+    events.Reload()
+    tags = events.Tags()
+    assert {'Images/reals', 'Images/fakes'} <= set(tags['images'])
+    assert len(events.Images('Images/reals')) == 1 and len(events.Images('Images/fakes')) == 3  # at 0, 1 and 2 kimg
+    reals = events.Images('Images/reals')[0]
+    assert (reals.width, reals.height) == PIL.Image.open(os.path.join(run_dir, 'reals.png')).size
+    decoded = np.asarray(PIL.Image.open(io.BytesIO(reals.encoded_image_string)))
+    assert np.array_equal(decoded, np.asarray(PIL.Image.open(os.path.join(run_dir, 'reals.png'))))  # the grid itself
+    for tag in ['Progress/kimg', 'Progress/lod', 'Timing/sec_per_kimg', 'Loss/scores/real', 'Loss/scores/fake', 'Metrics/dummy']:
+        assert tag in tags['scalars'], (tag, tags['scalars'])
+    assert [e.value for e in events.Scalars('Metrics/dummy')] == [0.0, 0.0]
+
 
 def _check_recorded_options(run_dir, resumed_from, data_dir):
     """training_options.json of a real run holds every setting, exactly as the loop used it."""
@@ -28,7 +48,7 @@ def _check_recorded_options(run_dir, resumed_from, data_dir):
     assert train_opts['mirror_augment'] is True and train_opts['G_smoothing_kimg'] == 0.5
     assert (train_opts['image_snapshot_ticks'], train_opts['network_snapshot_ticks']) == (2, 1)
     assert train_opts['resume_pkl'] == os.path.join(resumed_from, 'network-snapshot-000002.pkl') == train_opts['resume_run_id']
-    assert (train_opts['resume_kimg'], train_opts['resume_time'], train_opts['total_kimg']) == (2.0, 30.0, 3.0)
+    assert (train_opts['resume_kimg'], train_opts['resume_time'], train_opts['total_kimg']) == (2.016, 30.0, 3.0)  # exact progress
     assert train_opts['run_func_name'] == 'training.training_loop.training_loop'
     assert options['sched_args']['minibatch_base'] == 8 and options['sched_args']['tick_kimg_base'] == 1.0
     assert options['G_args']['fmap_base'] == 64 and options['D_loss_args']['r1_gamma'] == 10.0
@@ -59,14 +79,15 @@ def _check_run_metrics_reads_the_record(tmp_path, run_dir):
 def test_two_ticks_then_resume(repo_root, tmp_path):
     data_dir = make_dataset(tmp_path / 'data')
     results = str(tmp_path / 'results')
-    rc, out = run_train(repo_root, TINY + ['--data-dir', data_dir, '--result-dir', results, '--total-kimg', '2', '--metrics', 'dummy'])
-    assert rc == 0, out[-3000:]
+    proc = run_script('train.py', *(TINY + ['--data-dir', data_dir, '--result-dir', results, '--total-kimg', '2', '--metrics', 'dummy']))
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert native_log_lines(proc.stderr) == [] and proc.stdout.startswith('Training config-f on %s' % os.path.join(data_dir, 'tiny'))
     run_dir = glob.glob(os.path.join(results, '00000-*'))[0]
     for name in ['log.txt', 'run.txt', 'config.txt', 'submit_config.pkl', 'submit_config.txt', 'reals.png', 'fakes000000.png',
                  'fakes000001.png', 'fakes000002.png', 'network-snapshot-000001.pkl', 'network-snapshot-000002.pkl', 'network-final.pkl',
                  'metric-dummy.txt', '_finished.txt', 'training_options.json']:
         assert os.path.isfile(os.path.join(run_dir, name)), name
-    assert glob.glob(os.path.join(run_dir, 'events.out.tfevents.*'))
+    _check_tensorboard_events(run_dir)
     ticks = tick_lines(open(os.path.join(run_dir, 'log.txt')).read())
     assert [t[0] for t in ticks] == ['1', '2']
     assert float(ticks[0][1]) == pytest.approx(1.0, abs=0.05) and float(ticks[0][2]) == pytest.approx(1.0, abs=0.02)  # still 4x4 at 1 kimg

@@ -308,7 +308,7 @@ def test_scripts_refuse_to_overwrite_existing_outputs(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         cli.run_main('generate.py', generate.main, argv)
     assert e.value.code == 2
-    assert capsys.readouterr().err.strip() == ('generate.py: error: %s exists: not overwriting it (use --overwrite to replace, '
+    assert capsys.readouterr().err.strip().splitlines()[-1] == ('generate.py: error: %s exists: not overwriting it (use --overwrite to replace, '
                                                'or choose another output)' % (outdir / 'seed0001.png'))
     assert sorted(os.listdir(outdir)) == ['seed0001.png'] and (outdir / 'seed0001.png').read_bytes() == b'mine'
     cli.run_main('generate.py', generate.main, argv + ['--overwrite'])

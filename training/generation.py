@@ -4,6 +4,8 @@ explorer; everything runs the network's own graph (Gs.run), so the same seed giv
 """
 
 import inspect
+import os
+import uuid
 from typing import Optional, Sequence
 
 import numpy as np
@@ -237,3 +239,45 @@ def interpolation_images(Gs, seed_a, seed_b, num_frames, space='w', truncation_p
     latents = slerp(za, zb, t)
     labels = class_labels(Gs, class_idx, num_frames)
     return run_latents(Gs, latents, labels, truncation_psi, truncation_cutoff, noise_mode, minibatch_size, num_gpus)
+
+
+def truncation_sweep_images(Gs, seed, psis, truncation_cutoff=None, noise_mode='const', class_idx=None,
+                            minibatch_size=8, num_gpus=1) -> np.ndarray:
+    """One image per psi of the seed's W pulled towards the average W (the truncation trick, Fig. 8 of the
+    paper, as a sweep): psi 1 is the image itself, 0 the average face, negative values the 'anti-face'."""
+    w = seed_dlatents(Gs, [seed], 1.0, truncation_cutoff, class_idx, minibatch_size=minibatch_size, num_gpus=num_gpus)[0]
+    cutoff = default_truncation_cutoff(Gs) if truncation_cutoff is None else truncation_cutoff
+    avg = Gs.get_var('dlatent_avg')
+    dlatents = np.stack([truncate_dlatents(w[np.newaxis], avg, float(psi), cutoff)[0] for psi in psis])
+    return synthesize(Gs, dlatents, noise_mode=noise_mode, minibatch_size=minibatch_size, num_gpus=num_gpus)
+
+# ----------------------------------------------------------------------------
+# Videos.
+
+
+def save_video(frames, path: str, fps: float = 24.0) -> str:
+    """Write uint8 [N, H, W, C] frames as an H.264 MP4 (yuv420p, what every player shows) through the ffmpeg
+    that imageio-ffmpeg ships; written under a temporary name and renamed, so a failure leaves no partial file.
+    Odd sizes are padded by one black pixel (H.264 in yuv420p needs even ones); grayscale becomes RGB."""
+    import imageio_ffmpeg  # pylint: disable=import-outside-toplevel
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] not in (1, 3) or len(frames) < 1:
+        raise ValueError('save_video: expected frames [N, H, W, 1 or 3], got %s' % (frames.shape,))
+    if frames.shape[-1] == 1:
+        frames = np.repeat(frames, 3, axis=-1)
+    frames = np.pad(frames, [(0, 0), (0, frames.shape[1] % 2), (0, frames.shape[2] % 2), (0, 0)])
+    directory, name = os.path.split(os.path.abspath(path))
+    temp = os.path.join(directory, '.tmp-%s-%s' % (uuid.uuid4().hex, name))
+    try:
+        writer = imageio_ffmpeg.write_frames(temp, (frames.shape[2], frames.shape[1]), fps=fps, codec='libx264',
+                                             pix_fmt_out='yuv420p', macro_block_size=1, output_params=['-f', 'mp4'],
+                                             ffmpeg_log_level='error')
+        writer.send(None)
+        for frame in frames:
+            writer.send(np.ascontiguousarray(frame))
+        writer.close()
+        os.replace(temp, path)
+    finally:
+        if os.path.exists(temp):
+            os.remove(temp)
+    return path

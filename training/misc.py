@@ -1,6 +1,7 @@
 """Miscellaneous utilities used by the training scripts: network pickles, images, run directories."""
 
 import glob
+import io
 import json
 import os
 import pickle
@@ -192,8 +193,20 @@ def save_image(image, filename, drange=[0, 1], quality=95):
 
 
 def save_image_grid(images, filename, drange=[0, 1], grid_size=None):
-    """Save [N, C, H, W] images (C = 1 or 3) as one grid image."""
-    _save_pil_image_atomic(convert_to_pil_image(create_image_grid(images, grid_size), drange), filename)
+    """Save [N, C, H, W] images (C = 1 or 3) as one grid image; returns the PIL image written."""
+    img = convert_to_pil_image(create_image_grid(images, grid_size), drange)
+    _save_pil_image_atomic(img, filename)
+    return img
+
+
+def image_summary(tag, img):
+    """A TensorBoard image summary (tf.Summary proto, PNG-encoded) of a PIL image, for FileWriter.add_summary()."""
+    import tensorflow.compat.v1 as tf  # pylint: disable=import-outside-toplevel
+    buffer = io.BytesIO()
+    img.save(buffer, format='PNG')
+    image = tf.Summary.Image(height=img.size[1], width=img.size[0], colorspace=1 if img.mode == 'L' else 3,
+                             encoded_image_string=buffer.getvalue())
+    return tf.Summary(value=[tf.Summary.Value(tag=tag, image=image)])
 
 
 def apply_mirror_augment(minibatch):

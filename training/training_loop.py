@@ -421,10 +421,12 @@ def training_loop(
     grid_fakes = Gs.run(grid_latents, grid_labels, **grid_kwargs)
 
     print('Setting up run dir...')
-    misc.save_image_grid(grid_reals, os.path.join(submit_config.run_dir, 'reals.png'), drange=training_set.dynamic_range, grid_size=grid_size)
+    reals_img = misc.save_image_grid(grid_reals, os.path.join(submit_config.run_dir, 'reals.png'), drange=training_set.dynamic_range, grid_size=grid_size)
     cur_nimg = int(round(resume_kimg * 1000))
-    misc.save_image_grid(grid_fakes, misc.snapshot_filename(submit_config.run_dir, cur_nimg, 'fakes', '.png'), drange=drange_net, grid_size=grid_size)
+    fakes_img = misc.save_image_grid(grid_fakes, misc.snapshot_filename(submit_config.run_dir, cur_nimg, 'fakes', '.png'), drange=drange_net, grid_size=grid_size)
     summary_log = tf.summary.FileWriter(submit_config.run_dir)
+    summary_log.add_summary(misc.image_summary('Images/reals', reals_img), cur_nimg)  # TensorBoard shows the grids too
+    summary_log.add_summary(misc.image_summary('Images/fakes', fakes_img), cur_nimg)
     if save_tf_graph:
         summary_log.add_graph(tf.get_default_graph())
     if save_weight_histograms:
@@ -486,7 +488,7 @@ def training_loop(
                 total_time = ctx.get_time_since_start() + resume_time
 
                 # Report progress.
-                print('tick %-5d kimg %-8.1f lod %-5.2f minibatch %-4d time %-12s sec/tick %-7.1f sec/kimg %-7.2f maintenance %-6.1f gpumem %-4.1f' % (
+                print('tick %-5d kimg %-8.1f lod %-5.2f minibatch %-4d time %-12s sec/tick %-7.1f sec/kimg %-7.2f maintenance %-6.1f gpumem %-4.1f eta %s' % (
                     autosummary('Progress/tick', cur_tick),
                     autosummary('Progress/kimg', cur_nimg / 1000.0),
                     autosummary('Progress/lod', sched.lod),
@@ -495,7 +497,8 @@ def training_loop(
                     autosummary('Timing/sec_per_tick', tick_time),
                     autosummary('Timing/sec_per_kimg', tick_time / tick_kimg),
                     autosummary('Timing/maintenance_sec', maintenance_time),
-                    autosummary('Resources/peak_gpu_mem_gb', _peak_gpu_memory_bytes() / 2**30)))
+                    autosummary('Resources/peak_gpu_mem_gb', _peak_gpu_memory_bytes() / 2**30),
+                    dnnlib.util.format_time(max(total_kimg - cur_nimg / 1000.0, 0.0) * (tick_time + maintenance_time) / tick_kimg)))
                 autosummary('Timing/total_hours', total_time / (60.0 * 60.0))
                 autosummary('Timing/total_days', total_time / (24.0 * 60.0 * 60.0))
 
@@ -506,7 +509,8 @@ def training_loop(
                 # Save snapshots.
                 if cur_tick % image_snapshot_ticks == 0 or done:
                     grid_fakes = Gs.run(grid_latents, grid_labels, **grid_kwargs)
-                    misc.save_image_grid(grid_fakes, misc.snapshot_filename(submit_config.run_dir, cur_nimg, 'fakes', '.png'), drange=drange_net, grid_size=grid_size)
+                    fakes_img = misc.save_image_grid(grid_fakes, misc.snapshot_filename(submit_config.run_dir, cur_nimg, 'fakes', '.png'), drange=drange_net, grid_size=grid_size)
+                    summary_log.add_summary(misc.image_summary('Images/fakes', fakes_img), cur_nimg)
                 if cur_tick % network_snapshot_ticks == 0 or done or cur_tick == 1:
                     pkl = misc.snapshot_filename(submit_config.run_dir, cur_nimg)
                     _save_snapshot(health, (G, D, Gs), pkl, cur_nimg, total_time, last_snapshot)

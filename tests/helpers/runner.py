@@ -23,6 +23,12 @@ def run_script(script, *args, cwd=ROOT, timeout=600, env=None):
     return subprocess.run(command, cwd=cwd, env=env or python_env(), capture_output=True, text=True, timeout=timeout)
 
 
+def native_log_lines(text):
+    """TensorFlow's C++ log lines (absl format, the start-up notices) in a script's output."""
+    from dnnlib.cli import _NATIVE_LOG  # pylint: disable=import-outside-toplevel
+    return [line for line in text.splitlines() if _NATIVE_LOG.match(line)]
+
+
 def error_lines(proc, prog):
     """The `<prog>: error: ...` lines of a finished script."""
     return [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith('%s: error: ' % prog)]

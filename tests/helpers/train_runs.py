@@ -14,7 +14,7 @@ TINY = ['--dataset', 'tiny', '--gpus', '1', '--fmap-base', '64', '--fmap-max', '
         '--lod-initial-resolution', '4', '--lod-training-kimg', '1', '--lod-transition-kimg', '1', '--tick-kimg', '1',
         '--grid-size', '1080p', '--network-snapshot-ticks', '1']
 TICK_RE = re.compile(r'^tick (\d+)\s+kimg ([\d.]+)\s+lod ([\d.]+)\s+minibatch (\d+)\s+time (.+?)\s+sec/tick ([\d.]+)\s+'
-                     r'sec/kimg ([\d.]+)\s+maintenance ([-\d.]+)\s+gpumem ([\d.]+)\s*$')
+                     r'sec/kimg ([\d.]+)\s+maintenance ([-\d.]+)\s+gpumem ([\d.]+)\s+eta (\S.*?)\s*$')
 
 
 def make_dataset(root, labels=False):
