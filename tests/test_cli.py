@@ -112,3 +112,38 @@ def test_the_stderr_filter_keeps_everything_else():
     assert kept == b'\n' and tail == b'E0000 00:0'  # a log line cut by the pipe is held until it ends
     kept, tail = cli.filter_native_logs(tail + b'0:1796165601.240558   11840 cuda_platform.cc:52] failed call to cuInit\nend\n')
     assert kept == b'end\n' and tail == b''
+
+
+HOSTILE_CASES = [
+    ('generate.py', ['--network', '{pkl}', '--seeds', '0', '--outdir', '{tmp}/out']),
+    ('generate_figures.py', ['--network', '{pkl}', '--figures', '2', '--outdir', '{tmp}/out']),
+    ('pretrained_example.py', ['--network', '{pkl}', '--out', '{tmp}/out/x.png']),
+    ('project_images.py', ['--network', '{pkl}', '{tmp}/image.png', '--outdir', '{tmp}/out']),
+    ('edit_latents.py', ['apply', '--network', '{pkl}', '--dlatents', '{tmp}/dir.npy', '--direction', '{tmp}/dir.npy', '--outdir', '{tmp}/out']),
+    ('run_metrics.py', ['--network', '{pkl}', '--metrics', 'dummy', '--result-dir', '{tmp}/results']),
+    ('train.py', ['--resume', '{pkl}', '--dataset', 'tiny', '--data-dir', '{tmp}/data', '--result-dir', '{tmp}/results',
+                  '--gpus', '1', '--metrics', 'none']),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('script, argv', HOSTILE_CASES, ids=[case[0] for case in HOSTILE_CASES])
+def test_every_script_refuses_a_hostile_pickle_in_one_line(tmp_path, script, argv):
+    """A pickle that would run a command: every script that loads one says so in one line naming the
+    file; nothing runs, nothing is written."""
+    import pickle
+    from tests.helpers.train_runs import make_dataset
+    marker = tmp_path / 'pwned'
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, ('touch %s' % marker,))
+    pkl = tmp_path / 'model.pkl'
+    pkl.write_bytes(pickle.dumps((Payload(), 1, 2), protocol=4))
+    _files(tmp_path)
+    make_dataset(tmp_path / 'data')
+    proc = run_script(script, *[arg.format(tmp=tmp_path, pkl=pkl) for arg in argv], cwd=str(tmp_path))
+    assert_one_error(proc, script, '%s: Refusing to load' % pkl)
+    assert not marker.exists()
+    assert not os.path.exists(tmp_path / 'out')
+    assert not os.path.exists(tmp_path / 'results') or os.listdir(tmp_path / 'results') == []

@@ -8,7 +8,7 @@ import pytest
 import dnnlib
 
 
-def record_run(submit_config, message='', fail=False):
+def record_run(submit_config, message='', fail=False, user_error=False):
     """Run function used by the tests (a top-level function, found by name)."""
     ctx = dnnlib.RunContext(submit_config)
     print('hello from the run:', message)
@@ -16,6 +16,8 @@ def record_run(submit_config, message='', fail=False):
     assert ctx.get_time_since_start() >= 0
     if fail:
         raise RuntimeError('boom')
+    if user_error:
+        raise dnnlib.util.UserError('no such thing')
     ctx.close()
 
 
@@ -46,11 +48,17 @@ def test_failed_run_keeps_log_and_bad_names(tmp_path):
     cfg.copy_source = False
     with pytest.raises(RuntimeError, match='boom'):
         dnnlib.submit_run(cfg, 'tests.test_dnnlib_submission.record_run', fail=True)
-    log = open(tmp_path / '00000-fail' / 'log.txt').read()
+    # A crash before any result keeps its log under a name that does not look like a run.
+    log = open(tmp_path / '00000-fail-failed' / 'log.txt').read()
     assert 'boom' in log
     with pytest.raises(ImportError):
         dnnlib.submit_run(cfg, 'tests.test_dnnlib_submission.no_such_function')
-    assert sorted(os.listdir(tmp_path)) == ['00000-fail']  # nothing created for a bad function name
+    assert sorted(os.listdir(tmp_path)) == ['00000-fail-failed']  # nothing created for a bad function name
+    # Bad input (a UserError) before any result leaves nothing; the next run id still skips the failed one.
+    with pytest.raises(dnnlib.util.UserError, match='no such thing'):
+        dnnlib.submit_run(cfg, 'tests.test_dnnlib_submission.record_run', user_error=True)
+    assert sorted(os.listdir(tmp_path)) == ['00000-fail-failed']
+    assert os.path.basename(dnnlib.submit_run(cfg, 'tests.test_dnnlib_submission.record_run')) == '00001-fail'
     cfg.run_desc = 'bad desc/with slash'
     with pytest.raises(ValueError, match='Invalid run description'):
         dnnlib.submit_run(cfg, 'tests.test_dnnlib_submission.record_run')

@@ -160,11 +160,12 @@ def _populate_run_dir(run_dir: str, submit_config: SubmitConfig) -> None:
 def run_wrapper(submit_config: SubmitConfig) -> None:
     """Run the function with stdout/stderr teed to <run_dir>/log.txt; mark the end with _finished.txt.
     A run stopped by bad input (a UserError, reported as one line by the script) before it wrote any
-    result leaves no run directory behind: it must not look like a run."""
+    result leaves no run directory behind; one that crashed before that is renamed '<name>-failed'. Neither
+    looks like a run."""
     logger = util.Logger(file_name=os.path.join(submit_config.run_dir, "log.txt"), file_mode="a", should_flush=True)
     import dnnlib
     dnnlib.submit_config = submit_config
-    bad_input = False
+    bad_input = failed = False
     try:
         print("dnnlib: Running {0}() on {1}...".format(submit_config.run_func_name, submit_config.host_name))
         start_time = time.time()
@@ -174,14 +175,27 @@ def run_wrapper(submit_config: SubmitConfig) -> None:
         bad_input = True
         raise
     except BaseException:
+        failed = True
         traceback.print_exc(file=logger.file if logger.file else None)
         raise
     finally:
         open(os.path.join(submit_config.run_dir, "_finished.txt"), "w").close()
         dnnlib.submit_config = None
         logger.close()
-        if bad_input and not _has_results(submit_config.run_dir):
-            shutil.rmtree(submit_config.run_dir, ignore_errors=True)
+        if not _has_results(submit_config.run_dir):
+            if bad_input:
+                shutil.rmtree(submit_config.run_dir, ignore_errors=True)
+            elif failed:  # keep the log of a crash, under a name that does not look like a run
+                _mark_failed(submit_config.run_dir)
+
+
+def _mark_failed(run_dir: str) -> None:
+    """Rename a run directory without results to '<name>-failed' (its log stays; the next run id skips it)."""
+    try:
+        os.replace(run_dir, run_dir.rstrip("/\\") + "-failed")
+        print("The run failed before writing any result; its log is in %s-failed" % run_dir.rstrip("/\\"))
+    except OSError:
+        pass
 
 
 def _has_results(run_dir: str) -> bool:
