@@ -192,8 +192,7 @@ class FrozenGraphNetwork:
     def get_output_for(self, images):
         """Features of NCHW images with uint8 values ([0, 255]); one import of the graph per call."""
         x = tf.transpose(tf.cast(images, tf.float32), [0, 2, 3, 1])
-        if x.shape[3] == 1:
-            x = tf.tile(x, [1, 1, 1, 3])  # grayscale datasets
+        x = _as_rgb(x)
         if self.input_name != 'ExpandDims:0':
             x = tf.image.resize_bilinear(x, [299, 299])
             x = (x - 128.0) / 128.0
@@ -201,6 +200,26 @@ class FrozenGraphNetwork:
                                         return_elements=[self.output_name], name=self.name)
         self.num_features = int(features.shape[-1])
         return tf.reshape(features, [-1, self.num_features])
+
+
+def _as_rgb(x):
+    """NHWC images with 3 channels: grayscale tiled to RGB. Decided statically where the channel count is
+    known (generated images), else at run time (dataset minibatches have no static shape); any count other
+    than 1 or 3 fails with a clear message."""
+    channels = tf.compat.dimension_value(x.shape[3]) if x.shape.ndims == 4 else None
+    if channels == 3:
+        return x
+    if channels == 1:
+        return tf.tile(x, [1, 1, 1, 3])  # grayscale datasets
+    if channels is not None:
+        raise ValueError('The Inception graph needs images with 1 or 3 channels, not %d' % channels)
+    channels = tf.shape(x)[3]
+    check = tf.Assert(tf.logical_or(tf.equal(channels, 1), tf.equal(channels, 3)),
+                      ['The Inception graph needs images with 1 or 3 channels, got', channels])
+    with tf.control_dependencies([check]):
+        x = tf.tile(x, tf.stack([1, 1, 1, 3 // channels]))
+    x.set_shape(x.shape[:3].concatenate([3]))
+    return x
 
 
 def _prune_graph_def(graph_def, input_node, output_node):

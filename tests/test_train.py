@@ -241,16 +241,17 @@ def test_presets():
     assert c.D_loss == {'func_name': 'training.loss.D_logistic_simplegp', 'r1_gamma': 10.0}
     assert c.G_opt == {'beta1': 0.0, 'beta2': 0.99, 'epsilon': 1e-8} and c.grid == {'size': '4k', 'layout': 'random'}
     assert c.metrics == ['fid50k'] and c.tf_config == {'rnd.np_random_seed': 1000}
-    c = train.config_from_args(parse(['--dataset', 'cats', '--gpus', '1', '--config', 'config-a', '--seed', '5']))
+    c = train.config_from_args(parse(['--dataset', 'cats', '--gpus', '1', '--config', 'config-b', '--seed', '5']))
     assert c.sched.minibatch_dict == {4: 128, 8: 128, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8, 512: 4} and c.sched.minibatch_base == 4
     assert c.G.use_styles is False and c.G.mapping_layers == 0 and c.G.truncation_psi is None and c.train.mirror_augment is False
-    assert c.tf_config == {'rnd.np_random_seed': 5} and c.desc == 'sgan-tuned-baseline-cats-1gpu'
+    assert c.tf_config == {'rnd.np_random_seed': 5} and c.desc == 'sgan-cats-1gpu-tuned-baseline'  # the original's order
     c = train.config_from_args(parse(['--dataset', 'celebahq', '--gpus', '2', '--loss', 'wgangp']))
     assert c.G_loss.func_name == 'training.loss.G_wgan' and c.D_loss.func_name == 'training.loss.D_wgan_gp'
     assert c.sched.G_lrate_dict == {128: 0.0015, 256: 0.002, 512: 0.002, 1024: 0.002} == dict(c.sched.D_lrate_dict)  # min(v, 0.002)
     c = train.config_from_args(parse(['--dataset', 'celebahq', '--gpus', '4', '--config', 'pgan-fp16']))
     assert c.G.func_name == 'training.networks_progan.G_paper' and c.G.dtype == 'float16' and c.G_opt.use_loss_scaling
     assert c.sched.minibatch_dict == {4: 512, 8: 256, 16: 128, 32: 64, 64: 32, 128: 16}
+    assert c.desc == 'pgan-celebahq-preset-v2-4gpus-fp16'
     c = train.config_from_args(parse(['--dataset', 'x', '--config', 'mix50', '--metrics', 'none', '--total-kimg', '3']))
     assert c.G.style_mixing_prob == 0.5 and c.metrics == [] and c.train.total_kimg == 3
 

@@ -8,6 +8,7 @@ unknown build functions run their embedded source only inside `allow_embedded_co
 
 import _compat_pickle
 import contextlib
+import importlib
 import inspect
 import io
 import math
@@ -57,6 +58,23 @@ def register_trusted_build_func(func: Callable) -> Callable:
     module = sys.modules[func.__module__]
     _trusted_build_funcs[func.__name__] = (func, _get_module_src(module))
     return func
+
+
+# The project's network modules, which register their build functions when imported. A fixed allow-list:
+# the name of a module to import never comes from a pickle.
+_KNOWN_NETWORK_MODULES = ('training.networks_stylegan', 'training.networks_progan')
+_known_network_modules_imported = [False]
+
+
+def _import_known_network_modules() -> None:
+    """Import the project's network modules once, so that a plain `pickle.load` (the original README's
+    idiom, after `tflib.init_tf()`) finds G_style, G_synthesis, D_basic, G_paper, ... without the caller
+    having imported training.networks_stylegan first."""
+    if _known_network_modules_imported[0]:
+        return
+    _known_network_modules_imported[0] = True
+    for module_name in _KNOWN_NETWORK_MODULES:
+        importlib.import_module(module_name)
 
 
 @contextlib.contextmanager
@@ -575,6 +593,8 @@ class Network:
         self._build_func_name = state["build_func_name"]
         self.components = util.EasyDict(state["components"])
 
+        if self._build_func_name not in _trusted_build_funcs:
+            _import_known_network_modules()  # plain pickle.load before any network module was imported
         if self._build_func_name in _trusted_build_funcs:
             self._build_func, self._build_module_src = _trusted_build_funcs[self._build_func_name]
         elif _embedded_code_allowed[0]:
