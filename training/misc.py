@@ -32,12 +32,6 @@ def open_file_or_url(file_or_url, cache_dir=None):
     return open(file_or_url, 'rb')
 
 
-def _register_known_networks():
-    """Importing the network modules registers their build functions as trusted for unpickling."""
-    from training import networks_stylegan  # noqa: F401  pylint: disable=unused-import,import-outside-toplevel
-    from training import networks_progan  # noqa: F401  pylint: disable=unused-import,import-outside-toplevel
-
-
 def load_pkl(file_or_url, allow_embedded_code=False, cache_dir=None):
     """Load a pickle of networks (e.g. the (G, D, Gs) snapshot tuple) from a path or URL.
 
@@ -47,8 +41,7 @@ def load_pkl(file_or_url, allow_embedded_code=False, cache_dir=None):
     Needs a default session: call dnnlib.tflib.init_tf(config) first (this function never creates one,
     so the caller's settings hold). Every problem with the file is a NetworkPickleError naming it.
     """
-    tflib.assert_tf_initialized()
-    _register_known_networks()
+    tflib.assert_tf_initialized()  # the network modules register their build functions on first use
     try:
         file = open_file_or_url(file_or_url, cache_dir)
     except FileNotFoundError:
