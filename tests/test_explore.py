@@ -210,6 +210,22 @@ def test_generate_command_reproduces_the_settings(explorer):
     assert command == 'python generate.py --network tiny.pkl --seeds 5 --trunc 0.7 --trunc-cutoff 4 --noise-mode random'
 
 
+def test_progan_generator_gets_seed_images_and_clear_refusals(tmp_path):
+    """A generator without mapping network (ProGAN's G_paper): seeds work, W tools say why they do not."""
+    import dnnlib.tflib as tflib
+    Gs = tflib.Network('Gs', func_name='training.networks_progan.G_paper', num_channels=1, resolution=16, fmap_base=64, fmap_max=16)
+    explorer = ex.Explorer(Gs, workdir=str(tmp_path))
+    images = explorer.seed_images([1, 2], ex.Settings())
+    np.testing.assert_array_equal(images, gen.generate_images(Gs, [1, 2]))
+    assert images.shape == (2, 16, 16, 1)
+    assert read_png(explorer.save_png(images[0], 'gray.png')).shape == (16, 16)  # a grayscale PNG
+    with pytest.raises(ex.ExploreError, match='truncation needs a style-based generator'):
+        explorer.seed_images([1], ex.Settings(psi=0.7))
+    with pytest.raises(ex.ExploreError, match='style mixing needs a style-based generator'):
+        explorer.style_mix([1], [2], [0], ex.Settings())
+    ex.build_app(explorer)  # the page builds, with the W tabs off
+
+
 def test_page_builds_with_class_choice_and_no_analytics(tmp_path):
     explorer = ex.Explorer(tiny_G('Gs', label_size=3), workdir=str(tmp_path))
     app = ex.build_app(explorer)
@@ -241,6 +257,11 @@ def test_port_in_use_is_refused_with_one_line(tmp_path):
     assert_one_error(proc, 'explore.py', 'port %d on 127.0.0.1 is in use' % port)
     assert time.time() - start < 30  # before TensorFlow and the network are loaded
 
+
+@pytest.mark.slow
+def test_missing_network_is_one_line(tmp_path):
+    proc = run_script('explore.py', '--network', tmp_path / 'missing.pkl', '--port', free_port(), timeout=300)
+    assert_one_error(proc, 'explore.py', 'missing.pkl')
 
 # ----------------------------------------------------------------------------
 # The page, in a real browser. One app for the whole module.
@@ -482,6 +503,9 @@ def test_downloads_are_npy_files_edit_latents_takes(page, Gs_of, snapshot, tmp_p
                       tmp_path / 'zero.npy', '--strengths=0', '--outdir', tmp_path / 'edits')
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert_same_images(read_png(tmp_path / 'edits' / 'seed0009-zero.png'), read_png(png_path))
+    page.locator('#seed-edit').click()  # the same W, sent to the editor
+    expect_text(page, '#edit-info', 'seed0009: no direction on all layers')
+    assert_same_images(page_image(page, 'edit-image'), read_png(png_path))
 
 
 def record_response_times(page, Gs):
@@ -559,6 +583,35 @@ def listening_addresses(port):
     return found
 
 
+def process_tcp_sockets(pid):
+    """(local, remote) hex addresses of the TCP sockets a process holds (from /proc/<pid>/fd and /proc/net/tcp*)."""
+    inodes = set()
+    for fd in os.listdir('/proc/%d/fd' % pid):
+        try:
+            target = os.readlink('/proc/%d/fd/%s' % (pid, fd))
+        except OSError:
+            continue
+        if target.startswith('socket:['):
+            inodes.add(target[8:-1])
+    found = []
+    for table in ('/proc/net/tcp', '/proc/net/tcp6'):
+        if os.path.exists(table):
+            with open(table) as f:
+                found += [(fields[1], fields[2]) for fields in (line.split() for line in f.readlines()[1:])
+                          if fields[9] in inodes]
+    return found
+
+
+def is_loopback_or_unset(hex_address):
+    """/proc/net/tcp notation: IPv4 as 8 hex digits in host byte order (127.0.0.1 = 0100007F), IPv6 as 32."""
+    address = hex_address.rsplit(':', 1)[0]
+    if set(address) == {'0'}:
+        return True
+    if len(address) == 32 and address.startswith('0000000000000000FFFF0000'):  # IPv4-mapped
+        address = address[24:]
+    return (len(address) == 8 and address.endswith('7F')) or address == '0' * 24 + '01000000'  # 127/8 or ::1
+
+
 @pytest.mark.slow
 def test_serves_on_loopback_only(server):
     url, proc = server
@@ -569,6 +622,9 @@ def test_serves_on_loopback_only(server):
         pass
     with pytest.raises(OSError):
         socket.create_connection(('127.0.0.2', port), timeout=5).close()  # another loopback address: not served
+    sockets = process_tcp_sockets(proc.pid)
+    assert ('0100007F:%04X' % port, '00000000:0000') in sockets  # the scan sees the server's own socket
+    assert [remote for _local, remote in sockets if not is_loopback_or_unset(remote)] == []  # and no call out
     # A second explorer on the same port is refused with one line.
     proc2 = run_script('explore.py', '--network', 'unused.pkl', '--port', port, timeout=120)
     assert_one_error(proc2, 'explore.py', 'port %d on 127.0.0.1 is in use' % port)

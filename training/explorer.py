@@ -636,7 +636,7 @@ def build_app(explorer: Explorer, title: str = None):
     css = ('.pixelated img { image-rendering: pixelated; }\n'
            '#image img, #interp-image img, #edit-image img, #mix-image img, #interp-strip img '
            '{ width: 100%; height: 100%; object-fit: contain; }\n')
-    with gr.Blocks(title=title, analytics_enabled=False) as app:
+    with gr.Blocks(title=title, analytics_enabled=False, delete_cache=(1800, 3600)) as app:
         gr.Markdown('## %s\n%dx%d, %s%s. Seeds give the same images as `generate.py`.'
                     % (title, ex.image_shape[1], ex.image_shape[0],
                        '%d style layers' % ex.num_layers if ex.style_based else 'no mapping network (truncation and W tools off)',
@@ -824,12 +824,13 @@ def _has_group(num_layers: int, group: str) -> bool:
 
 
 def launch(app, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, block: bool = True):
-    """Serve the page on host:port (never through a share link) and return its address."""
+    """Serve the page on host:port and return its address. Never through a share link; no run history (it can
+    upload runs to a hub), no MCP server, no monitoring page."""
     try:
         _app, local_url, _share_url = app.queue(default_concurrency_limit=1).launch(
             server_name=host, server_port=port, share=False, prevent_thread_lock=True, quiet=True, show_error=True,
             inbrowser=False, ssr_mode=False, mcp_server=False, enable_monitoring=False, pwa=False,
-            footer_links=[], css=getattr(app, 'explorer_css', None))
+            footer_links=[], run_history=False, css=getattr(app, 'explorer_css', None))
     except OSError as e:
         raise ExploreError('cannot serve on %s port %d: %s' % (host, port, cli.first_line(e))) from None
     if block:
