@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
 
