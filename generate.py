@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument('--seeds', type=cli.seed_list, metavar='LIST', help="seeds, e.g. '0-7,42' (ranges inclusive)")
     mode.add_argument('--style-mix', type=cli.seed_list, metavar='ROWS', help='row seeds of a style-mixing grid')
     mode.add_argument('--interpolate', type=cli.single_seed, nargs=2, metavar=('SEED_A', 'SEED_B'), help='interpolate between two seeds')
+    mode.add_argument('--latents', metavar='NPY', help='Z latents from a .npy file: [latent_size] or [N, latent_size] (e.g. the explorer\'s download)')
+    mode.add_argument('--dlatents', metavar='NPY', help='W(+) dlatents from a .npy file: [layers, size] or [N, layers, size] '
+                      '(project_images.py, edit_latents.py --save-dlatents, the explorer)')
     mode.add_argument('--trunc-sweep', type=cli.single_seed, metavar='SEED',
                       help='one seed at truncation psi from 1 (itself) through 0 (the average) to -1 (--frames images)')
 
@@ -94,11 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Option combinations that argparse cannot check by itself."""
-    given = dict(seeds=args.seeds, style_mix=args.style_mix, interpolate=args.interpolate, trunc_sweep=args.trunc_sweep)
+    given = dict(seeds=args.seeds, style_mix=args.style_mix, interpolate=args.interpolate, trunc_sweep=args.trunc_sweep,
+                 latents=args.latents, dlatents=args.dlatents)
     modes = ['--' + name.replace('_', '-') for name, value in given.items() if value is not None and value != []]
     if len(modes) != 1:
         got = ' (got %s)' % ', '.join(modes) if modes else ''
-        parser.error('choose exactly one of --seeds, --style-mix, --interpolate, --trunc-sweep' + got)
+        parser.error('choose exactly one of --seeds, --style-mix, --interpolate, --trunc-sweep, --latents, --dlatents' + got)
     sweep = args.interpolate or args.trunc_sweep is not None
     if args.video and not sweep:
         parser.error('--video works with --interpolate or --trunc-sweep')
@@ -112,8 +116,8 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         parser.error('--style-mix needs --style-mix-cols (the column seeds)')
     if args.style_mix_cols and not args.style_mix:
         parser.error('--style-mix-cols needs --style-mix (the row seeds)')
-    if args.grid and not args.seeds:
-        parser.error('--grid works with --seeds')
+    if args.grid and not (args.seeds or args.latents or args.dlatents):
+        parser.error('--grid works with --seeds, --latents and --dlatents')
     if sweep and args.frames < 2:
         parser.error('--frames must be at least 2 (the two ends)')
     if args.minibatch % args.gpus:
@@ -122,9 +126,26 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         parser.error('--class all works with --seeds')
 
 
+def _file_inputs(Gs, args):
+    """(name stem, latents or dlatents) of --latents / --dlatents, read and checked against the network."""
+    from training import generation as gen, latent_editing as le  # pylint: disable=import-outside-toplevel
+    path = args.latents or args.dlatents
+    stem = os.path.splitext(os.path.basename(path))[0]
+    if args.latents:
+        return stem, le.load_latents(path, Gs.input_shape[1])
+    if not gen.is_style_based(Gs):
+        raise cli.UserError('--dlatents needs a style-based generator (G_style) with mapping and synthesis networks')
+    return stem, le.load_dlatents(path, *Gs.components.synthesis.input_shape[1:])
+
+
 def output_paths(Gs, args: argparse.Namespace) -> List[str]:
     """The files the options will write, in the order they are written."""
     from training import generation as gen  # pylint: disable=import-outside-toplevel
+    if args.latents or args.dlatents:
+        stem, values = _file_inputs(Gs, args)
+        if args.grid or len(values) == 1:
+            return [os.path.join(args.outdir, stem + ('-grid' if args.grid else '') + '.png')]
+        return [os.path.join(args.outdir, '%s-%04d.png' % (stem, i)) for i in range(len(values))]
     if args.seeds and args.class_idx == gen.ALL_CLASSES:
         if args.grid:
             return [os.path.join(args.outdir, 'grid-seed%04d-%04d-classes.png' % (args.seeds[0], args.seeds[-1]))]
@@ -157,6 +178,16 @@ def generate(Gs, args: argparse.Namespace) -> List[np.ndarray]:
         return [gen.image_grid(flat, cols=len(args.seeds))] if args.grid else list(flat)
     if args.seeds:
         images = _with_progress(lambda seeds: gen.generate_images(Gs, seeds, **common), args.seeds, args.minibatch)
+        return [gen.image_grid(images)] if args.grid else list(images)
+    if args.latents or args.dlatents:
+        _stem, values = _file_inputs(Gs, args)
+        if args.latents:
+            labels = gen.class_labels(Gs, args.class_idx, len(values))
+            images = gen.run_latents(Gs, values, labels, args.trunc, args.trunc_cutoff, args.noise_mode, args.minibatch, args.gpus)
+        else:
+            cutoff = gen.default_truncation_cutoff(Gs) if args.trunc_cutoff is None else args.trunc_cutoff
+            dlatents = gen.truncate_dlatents(values, Gs.get_var('dlatent_avg'), args.trunc, cutoff)
+            images = gen.synthesize(Gs, dlatents, noise_mode=args.noise_mode, minibatch_size=args.minibatch, num_gpus=args.gpus)
         return [gen.image_grid(images)] if args.grid else list(images)
     if args.style_mix:
         canvas = gen.style_mix_canvas(*gen.style_mix_images(Gs, args.style_mix, args.style_mix_cols, args.style_layers, **common))
@@ -195,6 +226,8 @@ def _describe(args) -> str:
         what = 'a style-mixing grid of %d x %d seeds' % (len(args.style_mix), len(args.style_mix_cols))
     elif args.trunc_sweep is not None:
         what = 'a truncation sweep of seed %d in %d frames' % (args.trunc_sweep, args.frames)
+    elif args.latents or args.dlatents:
+        what = 'the images of %s' % (args.latents or args.dlatents)
     else:
         what = 'an interpolation from seed %d to %d in %d frames' % (args.interpolate[0], args.interpolate[1], args.frames)
     return 'Generating %s with %s' % (what, args.network)

@@ -58,6 +58,8 @@ CASES = [
     ('run_metrics.py', ['--run', '{tmp}/nothing', '--metrics', 'dummy'], 'Cannot locate the run directory'),
     ('dataset_tool.py', ['create_from_images', '{tmp}/out', '{tmp}/no-images'], 'Image directory not found'),
     ('demo.py', ['--total-kimg', '0'], 'argument --total-kimg: must be a finite number > 0'),
+    ('explore.py', ['--network', '{tmp}/missing.pkl', '--port', '47613'], 'missing.pkl: no such file'),
+    ('generate.py', ['--network', '{tmp}/missing.pkl', '--dlatents', '{tmp}/dir.npy'], 'missing.pkl: no such file'),
 ]
 
 
@@ -74,7 +76,7 @@ def test_every_script_reports_bad_input_in_one_line(tmp_path, script, argv, frag
 # Quiet and quick.
 
 SCRIPTS = ['train.py', 'generate.py', 'generate_figures.py', 'pretrained_example.py', 'project_images.py', 'edit_latents.py',
-           'run_metrics.py', 'dataset_tool.py', 'demo.py']
+           'run_metrics.py', 'dataset_tool.py', 'demo.py', 'explore.py']
 
 
 @pytest.mark.parametrize('script', SCRIPTS)

@@ -339,3 +339,25 @@ def test_video_decodes_with_the_frames_and_size_asked_for(tmp_path, mode):
     assert error < 6.0, error  # the same frames, through lossy H.264
     with pytest.raises(SystemExit):
         run_generate(['--network', 'x.pkl', '--seeds', '1', '--video', str(tmp_path / 'v.mp4')])
+
+# ----------------------------------------------------------------------------
+# Latents and dlatents from files (the explorer's downloads, project_images.py, edit_latents.py).
+
+
+def test_latents_and_dlatents_files_give_the_seed_images(tmp_path):
+    G = save_snapshot(tmp_path / 'net.pkl')
+    np.save(str(tmp_path / 'z.npy'), np.random.RandomState(7).randn(G.input_shape[1]).astype(np.float32))
+    w = gen.seed_dlatents(G, [3, 7], truncation_psi=0.7)
+    np.save(str(tmp_path / 'w.npy'), w)
+    run_generate(['--network', str(tmp_path / 'net.pkl'), '--seeds', '3,7', '--trunc', '0.7', '--outdir', str(tmp_path / 'seeds')])
+    run_generate(['--network', str(tmp_path / 'net.pkl'), '--latents', str(tmp_path / 'z.npy'), '--trunc', '0.7',
+                  '--outdir', str(tmp_path / 'z')])
+    run_generate(['--network', str(tmp_path / 'net.pkl'), '--dlatents', str(tmp_path / 'w.npy'), '--outdir', str(tmp_path / 'w')])
+    assert os.listdir(tmp_path / 'z') == ['z.png'] and sorted(os.listdir(tmp_path / 'w')) == ['w-0000.png', 'w-0001.png']
+    assert_same_images(read_png(tmp_path / 'z' / 'z.png'), read_png(tmp_path / 'seeds' / 'seed0007.png'))
+    assert_same_images(read_png(tmp_path / 'w' / 'w-0000.png'), read_png(tmp_path / 'seeds' / 'seed0003.png'))
+    assert_same_images(read_png(tmp_path / 'w' / 'w-0001.png'), read_png(tmp_path / 'seeds' / 'seed0007.png'))
+    np.save(str(tmp_path / 'bad.npy'), np.ones([3, 5], np.float32))
+    with pytest.raises(SystemExit) as e:
+        run_generate(['--network', str(tmp_path / 'net.pkl'), '--dlatents', str(tmp_path / 'bad.npy'), '--outdir', str(tmp_path / 'bad')])
+    assert e.value.code == 2 and not os.path.exists(tmp_path / 'bad')

@@ -54,7 +54,22 @@ def load_dlatents(path: str, num_layers: int = None, dlatent_size: int = None) -
     if any(e is not None and e != s for e, s in zip(expected, dlatents.shape[1:])):
         raise DirectionError('%s: dlatents have shape %s; this network needs [%s, %s]'
                              % (path, list(dlatents.shape[1:]), num_layers, dlatent_size))
+    if not np.all(np.isfinite(dlatents)):
+        raise DirectionError('%s: dlatents must hold finite numbers (found NaN or infinity)' % path)
     return dlatents.astype(np.float32)
+
+
+def load_latents(path: str, latent_size: int) -> np.ndarray:
+    """Z latents from a .npy file as [N, latent_size] float32: one [latent_size] vector or a stack."""
+    latents = load_npy(path, 'latents')
+    if latents.ndim == 1:
+        latents = latents[np.newaxis]
+    if latents.ndim != 2 or latents.shape[1] != latent_size or not np.issubdtype(latents.dtype, np.number):
+        raise DirectionError('%s: latents must be numbers [%d] or [N, %d] for this network, got %s %s'
+                             % (path, latent_size, latent_size, latents.dtype, list(latents.shape)))
+    if not np.all(np.isfinite(latents)):
+        raise DirectionError('%s: latents must hold finite numbers (found NaN or infinity)' % path)
+    return latents.astype(np.float32)
 
 
 def broadcast_direction(direction: np.ndarray, num_layers: int, dlatent_size: int, name: str = 'direction') -> np.ndarray:
