@@ -343,7 +343,7 @@ def training_loop(
     resume_kimg=0.0,                # Assumed training progress at the beginning. Affects reporting and training schedule.
     resume_time=0.0,                # Assumed wallclock time at the beginning. Affects reporting.
     cluster=None,                   # Distributed training: dict of dnnlib.tflib.cluster.ClusterConfig, None = this machine only.
-    precision='fp32'):              # Compute precision 'fp32', 'fp16' or 'bf16' (dnnlib.tflib.precision); pickles stay fp32.                  # Distributed training: dict of dnnlib.tflib.cluster.ClusterConfig, None = this machine only.
+    precision='fp32'):              # Compute precision 'fp32', 'fp16' or 'bf16' (dnnlib.tflib.precision); pickles stay fp32.
 
     # The run's record: exactly what this loop trains with (training_options.json, and config.txt for people).
     dataset_args = dict({'data_dir': config.data_dir}, **dataset_args)
