@@ -752,20 +752,14 @@ def create_svhn(tfrecord_dir, svhn_dir):
     _export_shuffled(tfrecord_dir, images, onehot)
 
 
-def _upscale_digit(img8x8):
-    """An 8x8 scikit-learn digit (values 0..16) as a smooth 32x32 uint8 image (bicubic)."""
-    img = PIL.Image.fromarray((img8x8 * (255.0 / 16.0)).astype(np.float32), 'F')
-    img = np.asarray(img.resize((32, 32), PIL.Image.BICUBIC))
-    return np.rint(img).clip(0, 255).astype(np.uint8)
-
-
 def create_demo(tfrecord_dir):
     """The built-in demo dataset: scikit-learn's 1,797 handwritten digits (shipped with the package, no download),
     upscaled to 32x32 grayscale, with one-hot labels (10 classes)."""
     print('Loading the scikit-learn digits')
     from sklearn.datasets import load_digits  # pylint: disable=import-outside-toplevel
     digits = load_digits()
-    images = np.stack([_upscale_digit(img) for img in digits.images])[:, np.newaxis]  # => [N, 1, 32, 32]
+    from training.demo_quality import upscale_digit  # pylint: disable=import-outside-toplevel
+    images = np.stack([upscale_digit(img) for img in digits.images])[:, np.newaxis]  # => [N, 1, 32, 32]
     _export_shuffled(tfrecord_dir, images, _onehot(digits.target, 10, 'sklearn digits'))
 
 

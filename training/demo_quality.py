@@ -26,6 +26,7 @@ import os
 from typing import Dict, Optional, Sequence
 
 import numpy as np
+import PIL.Image
 
 from dnnlib import cli
 
@@ -41,6 +42,14 @@ REPORT_TITLE = 'Digit accuracy of the generated images'
 
 # ----------------------------------------------------------------------------
 # The classifier.
+
+
+def upscale_digit(img8x8):
+    """An 8x8 scikit-learn digit (values 0..16) as a smooth 32x32 uint8 image (bicubic): the demo dataset's
+    images (dataset_tool.py create_demo) and the real digits this check trains its classifier on."""
+    img = PIL.Image.fromarray((img8x8 * (255.0 / 16.0)).astype(np.float32), 'F')
+    img = np.asarray(img.resize((32, 32), PIL.Image.BICUBIC))
+    return np.rint(img).clip(0, 255).astype(np.uint8)
 
 
 def digit_features(images) -> np.ndarray:
@@ -60,9 +69,8 @@ def digit_features(images) -> np.ndarray:
 def real_digit_images():
     """(uint8 [1797, 32, 32] images, int [1797] labels): scikit-learn's digits as the demo dataset holds them."""
     from sklearn.datasets import load_digits  # pylint: disable=import-outside-toplevel
-    import dataset_tool  # pylint: disable=import-outside-toplevel  (the one definition of the demo's upscaling)
     digits = load_digits()
-    images = np.stack([dataset_tool._upscale_digit(img) for img in digits.images])  # pylint: disable=protected-access
+    images = np.stack([upscale_digit(img) for img in digits.images])
     return images, digits.target.astype(np.int64)
 
 
