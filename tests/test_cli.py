@@ -149,3 +149,38 @@ def test_every_script_refuses_a_hostile_pickle_in_one_line(tmp_path, script, arg
     assert not marker.exists()
     assert not os.path.exists(tmp_path / 'out')
     assert not os.path.exists(tmp_path / 'results') or os.listdir(tmp_path / 'results') == []
+
+
+ORIGINAL_PICKLE_CASES = [
+    ('generate.py', ['--network', '{pkl}', '--seeds', '0', '--outdir', '{tmp}/out']),
+    ('generate_figures.py', ['--network', '{pkl}', '--figures', '3', '--outdir', '{tmp}/out']),
+    ('pretrained_example.py', ['--network', '{pkl}', '--out', '{tmp}/out/x.png']),
+    ('project_images.py', ['--network', '{pkl}', '{tmp}/target.png', '--outdir', '{tmp}/out', '--steps', '2',
+                           '--perceptual-weight', '0']),
+    ('edit_latents.py', ['apply', '--network', '{pkl}', '--dlatents', '{tmp}/w.npy', '--direction', '{tmp}/w.npy',
+                         '--outdir', '{tmp}/out']),
+    ('run_metrics.py', ['--network', '{pkl}', '--metrics', 'dummy', '--result-dir', '{tmp}/out']),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('script, argv', ORIGINAL_PICKLE_CASES, ids=[case[0] for case in ORIGINAL_PICKLE_CASES])
+def test_every_script_reads_a_pickle_as_the_original_writes_it(tmp_path, script, argv):
+    """pickle.HIGHEST_PROTOCOL (5, the original's save_pkl on Python >= 3.8) with numpy 1.x module names."""
+    import pickle
+    import numpy as np
+    import PIL.Image
+    from tests.helpers.factory import tiny_G
+    from tests.helpers.hostile_pickles import NUMPY1_NAMES, rename_modules
+    from training import generation
+    import dnnlib.tflib as tflib
+    G = tiny_G(resolution=32)
+    D = tflib.Network('D', func_name='training.networks_stylegan.D_basic', resolution=32, num_channels=3, fmap_base=64, fmap_max=16)
+    data = rename_modules(pickle.dumps((G, D, G.clone('Gs')), protocol=pickle.HIGHEST_PROTOCOL), NUMPY1_NAMES)
+    pkl = tmp_path / 'karras2019stylegan-tiny.pkl'
+    pkl.write_bytes(data)
+    np.save(str(tmp_path / 'w.npy'), generation.seed_dlatents(G, [1])[0])
+    PIL.Image.fromarray(generation.generate_images(G, [2])[0]).save(str(tmp_path / 'target.png'))
+    proc = run_script(script, *[arg.format(tmp=tmp_path, pkl=pkl) for arg in argv], cwd=str(tmp_path))
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert os.listdir(tmp_path / 'out')

@@ -278,7 +278,6 @@ def test_run_dir_of_the_original_code_resumes_and_evaluates(repo_root, tmp_path)
     snapshots pickled with pickle.HIGHEST_PROTOCOL (5) under numpy 1.x module names."""
     import pickle
     import dnnlib.tflib as tflib
-    from tests.helpers.factory import original_config_txt
     from tests.helpers.hostile_pickles import NUMPY1_NAMES, rename_modules
     data_dir = make_dataset(tmp_path / 'data')
     run_dir = tmp_path / 'results' / '00012-sgan-tiny-1gpu'
@@ -289,8 +288,11 @@ def test_run_dir_of_the_original_code_resumes_and_evaluates(repo_root, tmp_path)
     data = rename_modules(pickle.dumps((G, D, G.clone('Gs')), protocol=pickle.HIGHEST_PROTOCOL), NUMPY1_NAMES)
     assert b'numpy.core.numeric' in data and b'_frombuffer' in data
     (run_dir / 'network-snapshot-000003.pkl').write_bytes(data)
-    (run_dir / 'config.txt').write_text(original_config_txt(dict(tfrecord_dir='tiny'), dict(mirror_augment=True, total_kimg=25000),
-                                                            dict(lod_initial_resolution=4, minibatch_base=8)))
+    # The older runs' config.txt style: one `name = EasyDict(...)` line per section.
+    (run_dir / 'config.txt').write_text("desc = 'sgan-tiny-1gpu'\n"
+                                        "dataset = EasyDict(tfrecord_dir='tiny')\n"
+                                        "train = EasyDict(run_func_name='training.training_loop.training_loop', mirror_augment=True, total_kimg=25000)\n"
+                                        "sched = EasyDict(lod_initial_resolution=4, minibatch_base=8)\n")
 
     rc, out = run_train(repo_root, TINY + ['--data-dir', data_dir, '--result-dir', str(tmp_path / 'results'), '--total-kimg', '3.2',
                                         '--metrics', 'none', '--resume', str(run_dir)])
