@@ -631,12 +631,19 @@ def run(c: EasyDict, result_dir: str = config.result_dir) -> str:
     return dnnlib.submit_run(**kwargs)
 
 
+def _describe(args) -> str:
+    """What the run will train, in words (the first line a user sees)."""
+    choice = parse_config_names(args.config)
+    names = ','.join(choice.lines) or ('config-f' if choice.section == 'sgan' else 'pgan')
+    data = 'synthetic data' if getattr(args, 'synthetic', False) else os.path.join(args.data_dir, args.dataset or DEFAULT_DATASET[choice.section])
+    return '%s on %s (%d GPU%s%s)' % (names, data, args.gpus, '' if args.gpus == 1 else 's',
+                                      ', resuming from %s' % args.resume if args.resume else '')
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     cli.apply_verbose(args)
-    print('Training %s on %s (%d GPU%s%s)...' % (args.config, os.path.join(args.data_dir, args.dataset), args.gpus,
-                                                '' if args.gpus == 1 else 's', ', resuming from %s' % args.resume if args.resume else ''),
-          flush=True)
+    print('Training %s...' % _describe(args), flush=True)
     from training.training_loop import NonFiniteLossError  # pylint: disable=import-outside-toplevel
     from dnnlib.tflib import cluster as cluster_lib  # pylint: disable=import-outside-toplevel
     try:

@@ -244,14 +244,13 @@ def locate_run_dir(run_id_or_run_dir, result_dir=None):
 
 
 def list_network_pkls(run_id_or_run_dir, include_final=True, result_dir=None):
-    """network-snapshot-*.pkl of a run in order, then network-final.pkl (if include_final)."""
+    """network-snapshot-*.pkl of a run in the order of their progress (the kimg in the name, exact names such
+    as network-snapshot-000001.920.pkl included), then network-final.pkl (if include_final)."""
     run_dir = locate_run_dir(run_id_or_run_dir, result_dir)
-    pkls = sorted(glob.glob(os.path.join(glob.escape(run_dir), 'network-*.pkl')))
-    if len(pkls) >= 1 and os.path.basename(pkls[0]) == 'network-final.pkl':
-        if include_final:
-            pkls.append(pkls[0])
-        del pkls[0]
-    return pkls
+    pkls = glob.glob(os.path.join(glob.escape(run_dir), 'network-*.pkl'))
+    final = [pkl for pkl in pkls if os.path.basename(pkl) == 'network-final.pkl']
+    numbered = sorted((pkl for pkl in pkls if pkl not in final), key=lambda pkl: (_kimg_from_name(pkl) is None, _kimg_from_name(pkl) or 0, pkl))
+    return numbered + (final if include_final else [])
 
 
 def locate_network_pkl(run_id_or_run_dir_or_network_pkl, snapshot_or_network_pkl=None, result_dir=None):
