@@ -272,6 +272,10 @@ def test_killed_runs_with_short_ticks_resume_with_exact_progress(repo_root, tmp_
         output = open(log_path).read()
         if resume_from:
             starts.append(output)
+        # Killed at any moment, possibly while a snapshot was written: every pickle under its final name is
+        # complete (an interrupted write stays a hidden .tmp-* file).
+        assert {f for f in os.listdir(run_dir) if f.endswith('.pkl') and not f.startswith(('network-', '.tmp-'))} == {'submit_config.pkl'}
+        misc.load_snapshot(misc.locate_network_pkl(run_dir))
         pkls = sorted(glob.glob(os.path.join(run_dir, 'network-snapshot-*.pkl')))
         progress = [misc.read_progress(pkl) for pkl in pkls if misc.read_progress(pkl)]
         assert len(set(os.path.basename(p) for p in pkls)) == len(pkls) >= 3  # none overwritten
