@@ -69,7 +69,7 @@ def _preset_v2(num_gpus):
 
 # A line: the options it sets in each part of the configuration (G, D, G_opt, D_opt, sched, train, dataset,
 # grid), its 'choose one' group (None: combines with anything) and, for presets, the GPU count it fixes.
-# In the original's file order. 'wgangp' is applied by apply_wgan_gp (it lowers the current learning rates).
+# In the original's file order. 'wgangp' is applied by _wgan_gp_losses (it lowers the current learning rates).
 STYLEGAN_CONFIGS = {
     'wgangp': dict(group='loss'),
     # Table 1 of the paper: rows B-F (row A is the Progressive GAN section).
@@ -139,7 +139,7 @@ CONFIG_ALIASES = {
     'pgan-fp16': ('pgan', ('fp16',)),
 }
 _SECTIONS = {'sgan': STYLEGAN_CONFIGS, 'pgan': PROGAN_CONFIGS}
-ALL_CONFIGS = list(CONFIG_ALIASES) + list(STYLEGAN_CONFIGS) + list(PROGAN_CONFIGS)
+ALL_CONFIGS = list(CONFIG_ALIASES) + list(STYLEGAN_CONFIGS) + list(PROGAN_CONFIGS)  # (+ dataset and GPU lines, below)
 
 # Dataset lines of the original (both sections), in its order: the directory (and resolution) it names, its
 # desc, and whether it mirrors (a line that does not say so does not). Any other --dataset is a directory
@@ -164,6 +164,14 @@ DATASET_LINES = [
     'classroom', 'conferenceroom', 'cow', 'diningroom', 'diningtable', 'dog', 'horse', 'kitchen', 'livingroom',
     'motorbike', 'person', 'pottedplant', 'restaurant', 'sheep', 'sofa', 'tower', 'train', 'tvmonitor')]
 
+# The dataset lines (by desc) in each section of the original, and the StyleGAN section's GPU lines: also
+# --config names (a dataset line of one section only selects that section).
+DATASET_DESCS = {'sgan': ('ffhq', 'ffhq512', 'ffhq256', 'celebahq', 'bedroom', 'car', 'cat'),
+                 'pgan': ('celebahq',) + tuple(desc for desc, _ds, _mirror in DATASET_LINES[7:])}
+DATASET_BY_DESC = {desc: ds for desc, ds, _mirror in DATASET_LINES}
+GPU_LINES = {'%dgpu' % n: n for n in (1, 2, 4, 8)}
+PAPER_LETTERS = ('config-a', 'config-b', 'config-c', 'config-d', 'config-e', 'config-f')
+
 # Mirror-augment default of each dataset directory of the original.
 KNOWN_DATASETS = {ds['tfrecord_dir']: mirror for _desc, ds, mirror in DATASET_LINES if 'tfrecord_dir' in ds}
 DEFAULT_DATASET = {'sgan': 'ffhq', 'pgan': 'celebahq'}  # the line each section has uncommented
@@ -175,7 +183,8 @@ class ConfigNameError(dnnlib.util.UserError, argparse.ArgumentTypeError):
 
 
 class ConfigChoice(tuple):
-    """A parsed --config: (section, line names in the original's file order)."""
+    """A parsed --config: (section, option line names in the original's file order, dataset line desc or
+    None, GPU count of a '-Ngpu' line or None)."""
 
     @property
     def section(self):
@@ -186,33 +195,64 @@ class ConfigChoice(tuple):
         return self[1]
 
     @property
+    def dataset(self):
+        return self[2]
+
+    @property
+    def gpus(self):
+        return self[3]
+
+    @property
     def num_gpus(self):
-        """The GPU count a preset line fixes, or None."""
-        counts = [_SECTIONS[self.section][name].get('num_gpus') for name in self.lines]
+        """The GPU count a GPU line or a preset line fixes, or None."""
+        counts = [self.gpus] + [_SECTIONS[self.section][name].get('num_gpus') for name in self.lines]
         return next((n for n in counts if n is not None), None)
+
+    def names(self):
+        """The names as given back to parse_config_names (dataset and GPU lines included)."""
+        return (self.section,) + self.lines + tuple(name for name in (self.dataset, self.gpus and '%dgpu' % self.gpus) if name)
+
+
+def _name_section(name):
+    """(section or None for either, option lines) of one known --config name."""
+    if name in CONFIG_ALIASES:
+        return CONFIG_ALIASES[name]
+    if name in GPU_LINES:
+        return 'sgan', ()
+    if name in DATASET_BY_DESC:
+        sections = [sec for sec, descs in DATASET_DESCS.items() if name in descs]
+        return (sections[0] if len(sections) == 1 else None), ()
+    return ('sgan' if name in STYLEGAN_CONFIGS else 'pgan'), (name,)
+
+
+def _alternatives(kind, names):
+    if len(set(names)) > 1:
+        raise ConfigNameError('%r and %r are alternatives (choose one %s)' % (names[0], names[1], kind))
 
 
 def parse_config_names(text) -> ConfigChoice:
-    """'name[,name...]' -> ConfigChoice; names of one section, at most one per 'choose one' group."""
+    """'name[,name...]' -> ConfigChoice; names of one section, at most one per 'choose one' group, one
+    Table 1 letter, one dataset line, one GPU line."""
     if isinstance(text, ConfigChoice):
         return text
-    by_lower = {name.lower(): name for name in ALL_CONFIGS}
-    sections, chosen = [], []
+    by_lower = {name.lower(): name for name in ALL_CONFIGS + list(DATASET_BY_DESC) + list(GPU_LINES)}
+    sections, chosen, datasets, gpus, letters = [], [], [], [], []
     for item in (part.strip() for part in str(text).split(',')):
         if not item:
             continue
         name = by_lower.get(item.lower())
         if name is None:
             raise ConfigNameError('unknown configuration %r (see --help for the names)' % item)
-        if name in CONFIG_ALIASES:
-            section, lines = CONFIG_ALIASES[name]
-        else:
-            section, lines = ('sgan' if name in STYLEGAN_CONFIGS else 'pgan'), (name,)
-        sections.append((section, name))
+        section, lines = _name_section(name)
+        if section is not None:
+            sections.append((section, name))
         chosen += [line for line in lines if line not in chosen]
-    if not sections:
+        datasets += [name] if name in DATASET_BY_DESC else []
+        gpus += [name] if name in GPU_LINES else []
+        letters += [name] if name in PAPER_LETTERS else []
+    if not (sections or datasets):
         raise ConfigNameError('expected a configuration name, got %r' % (text,))
-    section = sections[0][0]
+    section = sections[0][0] if sections else 'sgan'
     other = next((name for sec, name in sections if sec != section), None)
     if other is not None:
         raise ConfigNameError('%r (a %s line) and %r (a %s line) do not combine'
@@ -224,7 +264,12 @@ def parse_config_names(text) -> ConfigChoice:
         if group is not None and group in groups:
             raise ConfigNameError('%r and %r are alternatives (choose one)' % (groups[group], name))
         groups[group] = name
-    return ConfigChoice((section, tuple(lines)))
+    if 'config-f' in letters and 'table1' in groups:  # F is the default: it names no line of its own
+        raise ConfigNameError("'config-f' and %r are alternatives (choose one Table 1 row)" % groups['table1'])
+    _alternatives('paper configuration', letters)
+    _alternatives('dataset', datasets)
+    _alternatives('GPU count', gpus)
+    return ConfigChoice((section, tuple(lines), datasets[0] if datasets else None, GPU_LINES[gpus[0]] if gpus else None))
 
 
 _SECTION_TITLES = {'sgan': 'StyleGAN', 'pgan': 'Progressive GAN'}
@@ -296,6 +341,9 @@ def stylegan_config(names='config-f', num_gpus: int = 8, dataset: dict = None) -
                      EasyDict(func_name='training.loss.G_logistic_nonsaturating'),
                      EasyDict(func_name='training.loss.D_logistic_simplegp', r1_gamma=10.0), '4k')
     _apply_dataset(c, dataset if dataset is not None else dict(tfrecord_dir=DEFAULT_DATASET['sgan']))
+    if choice.gpus is not None and choice.gpus != num_gpus:
+        raise dnnlib.util.UserError("--config %dgpu is the original's %d-GPU line, not one for %d GPUs (leave it out and give --gpus)"
+                                    % (choice.gpus, choice.gpus, num_gpus))
     tables = _gpu_tables(num_gpus)
     c.desc += '-%dgpu' % num_gpus
     c.submit_config.num_gpus = num_gpus
@@ -367,12 +415,6 @@ def _wgan_gp_losses(c: EasyDict) -> None:
     c.sched.D_lrate_dict = EasyDict(c.sched.G_lrate_dict)
 
 
-def apply_wgan_gp(c: EasyDict) -> None:
-    """WGAN-GP loss (the original's option for CelebA-HQ) on top of a StyleGAN configuration."""
-    c.desc += '-wgangp'
-    _wgan_gp_losses(c)
-
-
 def config_help() -> str:
     """The --config names by section and group (the epilog of --help)."""
     def names(section, *groups):
@@ -386,8 +428,11 @@ def config_help() -> str:
         ('  Table 2 (choose one)', names('sgan', 'table2')),
         ('  Table 4 (choose one)', names('sgan', 'table4')),
         ('  loss', 'wgangp (= --loss wgangp)'),
+        ('  datasets (choose one)', ', '.join(DATASET_DESCS['sgan']) + ' (default: ffhq; or --dataset DIR)'),
+        ('  GPUs (choose one)', ', '.join(GPU_LINES) + ' (default: 8gpu; = --gpus N)'),
         ('Progressive GAN section', ''),
         ('  config-a, pgan', 'Table 1 row A: the Progressive GAN baseline (preset-v2 for --gpus, fp32); pgan-fp16 = fp16'),
+        ('  datasets (choose one)', ', '.join(DATASET_DESCS['pgan']) + ' (default: celebahq; or --dataset DIR)'),
         ('  conditioning, grid', names('pgan', 'cond') + ' (choose one); ' + 'g4k, grpc'),
         ('  presets (choose one)', names('pgan', 'preset') + ' (default: preset-v2 for --gpus)'),
         ('  precision (choose one)', names('pgan', 'precision') + ' (default: fp32)'),
@@ -395,7 +440,7 @@ def config_help() -> str:
         ('  special modes', 'BENCHMARK, BENCHMARK0, VERBOSE, GRAPH, HIST'),
     ]
     lines = ['configurations (--config NAME[,NAME...]): the lines of the original train.py by their desc names.',
-             'Several names combine (e.g. preset-v1-1gpu,fp16,nopixelnorm): one section, at most one name per "choose one"',
+             'Several names combine (e.g. preset-v1-1gpu,fp16,nopixelnorm): one section, one paper letter, at most one name per "choose one"',
              "group, applied in the original's file order. The README has the command for every line of the original.", '']
     for title, text in rows:
         wrapped = textwrap.wrap(text, 76, break_on_hyphens=False) or ['']
@@ -524,19 +569,11 @@ def config_from_args(args, cluster_cfg=None) -> EasyDict:
     On a cluster, the GPU count is that of all towers of all workers."""
     num_gpus = args.gpus * (cluster_cfg.num_workers if cluster_cfg is not None else 1)
     choice = parse_config_names(args.config)
-    if getattr(args, 'synthetic', False):
-        dataset = dict(class_name='training.dataset.SyntheticDataset', resolution=args.resolution or 1024,
-                       num_channels=args.synthetic_channels or 3)
-    else:
-        if getattr(args, 'synthetic_channels', None) is not None:
-            raise dnnlib.util.UserError('--synthetic-channels applies to --synthetic only')
-        dataset = dict(tfrecord_dir=args.dataset or DEFAULT_DATASET[choice.section])
-        if args.resolution is not None:
-            dataset['resolution'] = args.resolution
+    dataset = _dataset_args(args, choice)
     if args.loss == 'wgangp':
         if choice.section != 'sgan':
             raise dnnlib.util.UserError('--loss wgangp is a line of the StyleGAN configurations; the Progressive GAN ones use WGAN-GP already')
-        choice = parse_config_names(','.join(('sgan',) + choice.lines + ('wgangp',)))
+        choice = parse_config_names(','.join(choice.names() + ('wgangp',)))
     if choice.section == 'pgan':
         c = progan_config(choice, num_gpus, dataset)
     else:
@@ -616,6 +653,41 @@ def config_from_args(args, cluster_cfg=None) -> EasyDict:
     return c
 
 
+def _dataset_args(args, choice: ConfigChoice) -> dict:
+    """dataset_args of the command line: --synthetic, a dataset line of --config, or the --dataset directory
+    (default: the section's), with --resolution."""
+    synthetic = getattr(args, 'synthetic', False)
+    if getattr(args, 'synthetic_channels', None) is not None and not synthetic:
+        raise dnnlib.util.UserError('--synthetic-channels applies to --synthetic only')
+    if choice.dataset is not None and (synthetic or args.dataset is not None):
+        raise dnnlib.util.UserError("--config %s is the original's dataset line; give either it or %s"
+                                    % (choice.dataset, '--synthetic' if synthetic else '--dataset'))
+    if synthetic:
+        return dict(class_name='training.dataset.SyntheticDataset', resolution=args.resolution or 1024,
+                    num_channels=args.synthetic_channels or 3)
+    if choice.dataset is not None:
+        dataset = dict(DATASET_BY_DESC[choice.dataset])
+    else:
+        name = args.dataset or DEFAULT_DATASET[choice.section]
+        line = DATASET_BY_DESC.get(name)
+        if line is not None and line.get('tfrecord_dir') != name and not os.path.isdir(os.path.join(args.data_dir, name)):
+            raise dnnlib.util.UserError("--dataset %s: no such directory in %s; %r is the original's line for %s (--config %s)"
+                                        % (name, args.data_dir, name, _describe_dataset(line), name))
+        dataset = dict(tfrecord_dir=name)
+    if args.resolution is not None:
+        if dataset.get('resolution', args.resolution) != args.resolution:
+            raise dnnlib.util.UserError("--resolution %d: --config %s is the original's %dx%d line"
+                                        % (args.resolution, choice.dataset, dataset['resolution'], dataset['resolution']))
+        dataset['resolution'] = args.resolution
+    return dataset
+
+
+def _describe_dataset(line: dict) -> str:
+    if 'tfrecord_dir' not in line:
+        return 'synthetic data (--synthetic)'
+    return line['tfrecord_dir'] + (' at %dx%d' % (line['resolution'], line['resolution']) if 'resolution' in line else '')
+
+
 def run(c: EasyDict, result_dir: str = config.result_dir) -> str:
     """Start the run described by config `c` in a new directory under result_dir; returns the run directory.
     Everything reaches training_loop() as explicit keyword arguments (it records them in training_options.json)."""
@@ -635,7 +707,11 @@ def _describe(args) -> str:
     """What the run will train, in words (the first line a user sees)."""
     choice = parse_config_names(args.config)
     names = ','.join(choice.lines) or ('config-f' if choice.section == 'sgan' else 'pgan')
-    data = 'synthetic data' if getattr(args, 'synthetic', False) else os.path.join(args.data_dir, args.dataset or DEFAULT_DATASET[choice.section])
+    if getattr(args, 'synthetic', False) or DATASET_BY_DESC.get(choice.dataset, {}).get('class_name'):
+        data = 'synthetic data'
+    else:
+        data = os.path.join(args.data_dir, DATASET_BY_DESC[choice.dataset]['tfrecord_dir'] if choice.dataset else
+                            args.dataset or DEFAULT_DATASET[choice.section])
     return '%s on %s (%d GPU%s%s)' % (names, data, args.gpus, '' if args.gpus == 1 else 's',
                                       ', resuming from %s' % args.resume if args.resume else '')
 

@@ -81,7 +81,8 @@ import PIL.Image
 import dnnlib.tflib as tflib
 
 tflib.init_tf()
-Gs = pickle.load(open(sys.argv[1], 'rb'))[2]
+with open(sys.argv[1], 'rb') as f:  # the original: dnnlib.util.open_url(url, cache_dir=config.cache_dir)
+    _G, _D, Gs = pickle.load(f)
 assert 'training.networks_stylegan' in sys.modules  # imported for the pickle, not by this script
 Gs.print_layers()
 rnd = np.random.RandomState(5)
@@ -95,9 +96,12 @@ PIL.Image.fromarray(images[0], 'RGB').save(sys.argv[2])
 def test_original_readme_snippet_loads_with_plain_pickle(tmp_path):
     """`Gs = pickle.load(f)[2]` right after tflib.init_tf(), as the original README does, with no network
     module imported: Network.__setstate__ imports the project's own network modules (a fixed list) and
-    binds the build functions to them. The image equals generate.py's for the same seed and psi."""
+    binds the build functions to them (the embedded source, which raises if run, is never executed). The file
+    is written as the original code writes it (HIGHEST_PROTOCOL = 5, numpy-1 array paths). The image equals
+    generate.py's for the same seed and psi."""
     pkl = str(tmp_path / 'network-snapshot-000140.pkl')
-    factory.save_snapshot(pkl)
+    factory.save_snapshot(pkl, published_protocol=5)
+    assert b'numpy.core.multiarray' in open(pkl, 'rb').read()
     script = tmp_path / 'readme_example.py'
     script.write_text(textwrap.dedent(README_SNIPPET))
     proc = run_script(str(script), pkl, tmp_path / 'example.png', cwd=str(tmp_path))

@@ -245,3 +245,20 @@ def test_cluster_config_in_run_config():
     assert c.sched.minibatch_dict == {4: 512, 8: 256, 16: 128, 32: 64, 64: 32, 128: 16}  # the 4-GPU table
     with pytest.raises(TrainingConfigError, match=r'Minibatch 6 \(minibatch_base\) does not divide over 4 towers'):
         train.config_from_args(_parse(['--dataset', 'x', '--gpus', '2', '--minibatch-base', '6']), cfg)
+
+
+def test_minibatch_must_split_into_minibatch_stddev_groups():
+    """D's minibatch-stddev layer reshapes each tower's minibatch into groups of mbstd_group_size (a group
+    larger than the minibatch shrinks to it): a minibatch that does not split is refused before anything is
+    built, naming the entry, instead of failing inside D's reshape."""
+    from training.training_loop import check_minibatch_schedule
+    sched = dict(minibatch_base=4, minibatch_dict={8: 6, 16: 8})
+    with pytest.raises(TrainingConfigError, match=r"^Minibatch 6 per tower \(minibatch_dict at 8x8\) is not a multiple of D's "
+                                                  r"minibatch-stddev group size 4"):
+        check_minibatch_schedule(sched, 1, [8, 16], 4)
+    check_minibatch_schedule(sched, 1, [16], 4)       # 8 = 2 groups of 4
+    check_minibatch_schedule(sched, 2, [8, 16], 4)    # 3 per tower: one group of 3
+    check_minibatch_schedule(sched, 1, [8, 16], 0)    # layer off
+    check_minibatch_schedule(sched, 1, [8, 16], 1)
+    with pytest.raises(TrainingConfigError, match=r'^Minibatch 4 per tower \(minibatch_dict at 16x16\) .* group size 3'):
+        check_minibatch_schedule(sched, 2, [16], 3)

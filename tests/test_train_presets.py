@@ -317,6 +317,13 @@ def _cases():
         cases.append(('pgan-dataset-' + name, ['--config', 'pgan'] + args, 'pgan', (name,)))
     for name in PGAN_LINES:
         cases.append(('pgan-' + name, ['--config', name], 'pgan', (name,)))
+    # The dataset and GPU lines by their desc names (a ProGAN dataset line selects that section).
+    for name in SGAN_DATASET_ARGS:
+        cases.append(('sgan-config-' + name, ['--config', name], 'sgan', (name,)))
+    for name in PGAN_DATASET_ARGS:
+        cases.append(('pgan-config-' + name, ['--config', name if name != 'celebahq' else 'pgan,celebahq'], 'pgan', (name,)))
+    for gpus, gpu_line in GPU_LINES.items():
+        cases.append(('sgan-config-' + gpu_line, ['--config', 'mix50,ffhq256,' + gpu_line], 'sgan', ('ffhq256', gpu_line, 'mix50')))
     # Lines of several groups together: any order on the command line, the original's order in effect.
     cases += [
         ('combo-v1-fp16-nopixelnorm', ['--config', 'nopixelnorm,fp16,preset-v1-1gpu'], 'pgan', ('preset-v1-1gpu', 'fp16', 'nopixelnorm')),
@@ -465,6 +472,13 @@ def test_synthetic_dataset_flags():
     (['--config', 'preset-v1-1gpu,preset-v2-1gpu'], "'preset-v1-1gpu' and 'preset-v2-1gpu' are alternatives (choose one)"),
     (['--config', 'cond,cond1'], "'cond' and 'cond1' are alternatives (choose one)"),
     (['--config', 'config-g'], "unknown configuration 'config-g'"),
+    (['--config', 'config-f,config-e'], "'config-f' and 'add-noise-inputs' are alternatives (choose one Table 1 row)"),
+    (['--config', 'add-mapping-and-styles,config-f'], "'config-f' and 'add-mapping-and-styles' are alternatives"),
+    (['--config', 'config-a,pgan-fp16,config-a'], None),
+    (['--config', 'cat,car'], "'cat' and 'car' are alternatives (choose one dataset)"),
+    (['--config', '1gpu,8gpu'], "'1gpu' and '8gpu' are alternatives (choose one GPU count)"),
+    (['--config', 'sgan,celeba'], "'sgan' (a StyleGAN line) and 'celeba' (a Progressive GAN line) do not combine"),
+    (['--config', 'pgan,4gpu'], "'pgan' (a Progressive GAN line) and '4gpu' (a StyleGAN line) do not combine"),
     (['--config', ','], "expected a configuration name, got ','"),
     (['--dataset', 'x', '--synthetic'], 'not allowed with argument'),
     (['--synthetic-channels', '2'], 'invalid choice: 2'),
@@ -472,6 +486,9 @@ def test_synthetic_dataset_flags():
     (['--mbstd-group-size', '-1'], '-1'),
 ])
 def test_bad_config_names_are_usage_errors(argv, message, capsys):
+    if message is None:  # a valid combination, for contrast
+        train.build_parser().parse_args(argv)
+        return
     with pytest.raises(SystemExit) as e:
         train.build_parser().parse_args(argv)
     assert e.value.code == 2
@@ -482,6 +499,13 @@ def test_bad_config_names_are_usage_errors(argv, message, capsys):
     (['--config', 'preset-v2-2gpus', '--gpus', '4'], "--config preset-v2-2gpus is the original's 2-GPU preset, not one for 4 GPUs"),
     (['--config', 'pgan', '--loss', 'wgangp'], '--loss wgangp is a line of the StyleGAN configurations'),
     (['--synthetic-channels', '1'], '--synthetic-channels applies to --synthetic only'),
+    (['--config', 'ffhq512', '--dataset', 'ffhq'], "--config ffhq512 is the original's dataset line; give either it or --dataset"),
+    (['--config', 'pgan,syn1024rgb', '--synthetic'], "--config syn1024rgb is the original's dataset line; give either it or --synthetic"),
+    (['--config', 'ffhq512', '--resolution', '256'], "--resolution 256: --config ffhq512 is the original's 512x512 line"),
+    (['--config', '2gpu', '--gpus', '4'], "--config 2gpu is the original's 2-GPU line, not one for 4 GPUs"),
+    (['--dataset', 'ffhq512', '--data-dir', '/nonexistent'], "--dataset ffhq512: no such directory in /nonexistent; 'ffhq512' is the original's line for ffhq at "
+                               "512x512 (--config ffhq512)"),
+    (['--config', 'pgan', '--dataset', 'lsun-cat', '--data-dir', '/nonexistent'], "'lsun-cat' is the original's line for lsun-cat-100k (--config lsun-cat)"),
 ])
 def test_inconsistent_choices_are_user_errors(argv, message):
     with pytest.raises(dnnlib.util.UserError, match=re.escape(message)):

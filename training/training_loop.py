@@ -132,10 +132,11 @@ def _peak_gpu_memory_bytes():
         return 0
 
 
-def check_minibatch_schedule(sched_args, num_gpus, resolutions=None):
+def check_minibatch_schedule(sched_args, num_gpus, resolutions=None, mbstd_group_size=0):
     """The one minibatch rule, checked before anything is built: every minibatch of the schedule (at the given
     resolutions, or every entry of the table and the base when None) is a positive multiple of the number of
-    towers, so that each tower gets the same number of images."""
+    towers, so that each tower gets the same number of images; and each tower's minibatch splits into D's
+    minibatch-stddev groups (a group larger than the minibatch shrinks to it, as in D)."""
     base = sched_args.get('minibatch_base', _SCHEDULE_DEFAULTS['minibatch_base'])
     table = dict(sched_args.get('minibatch_dict', _SCHEDULE_DEFAULTS['minibatch_dict']))
     entries = [(res, table.get(res, base)) for res in resolutions] if resolutions is not None else \
@@ -145,6 +146,17 @@ def check_minibatch_schedule(sched_args, num_gpus, resolutions=None):
             where = 'minibatch_base' if res is None or res not in table else 'minibatch_dict at %dx%d' % (res, res)
             raise TrainingConfigError('Minibatch %r (%s) does not divide over %d towers (GPUs x workers): use a positive multiple of %d'
                              % (minibatch, where, num_gpus, num_gpus))
+        per_tower = minibatch // num_gpus
+        group = min(mbstd_group_size, per_tower)
+        if group > 1 and per_tower % group != 0:  # D's minibatch-stddev layer reshapes each tower's batch into groups
+            where = 'minibatch_base' if res is None or res not in table else 'minibatch_dict at %dx%d' % (res, res)
+            raise TrainingConfigError("Minibatch %d per tower (%s) is not a multiple of D's minibatch-stddev group size %d: "
+                                      'use --mbstd-group-size that divides it (0 = off) or another minibatch' % (per_tower, where, mbstd_group_size))
+
+
+def _mbstd_group_size(D_args) -> int:
+    """D's minibatch-stddev group size: its argument, else the default of D_basic and D_paper (4)."""
+    return int(D_args.get('mbstd_group_size', 4))
 
 
 def _trained_resolutions(sched_args, training_set):
@@ -376,7 +388,7 @@ def training_loop(
 
     # Load training set (on a cluster: one per worker, read from the worker's own copy).
     training_set = dataset.load_dataset(verbose=True, **dataset_args)
-    check_minibatch_schedule(sched_args, num_gpus, _trained_resolutions(sched_args, training_set))
+    check_minibatch_schedule(sched_args, num_gpus, _trained_resolutions(sched_args, training_set), _mbstd_group_size(D_args))
     worker_sets = _load_worker_datasets(cluster_cfg, training_set, dataset_args) if cluster_cfg is not None else [training_set]
     towers_per_set = num_gpus // len(worker_sets)
     tower_sets = [ds for ds in worker_sets for _ in range(towers_per_set)]

@@ -63,16 +63,13 @@ def register_trusted_build_func(func: Callable) -> Callable:
 # The project's network modules, which register their build functions when imported. A fixed allow-list:
 # the name of a module to import never comes from a pickle.
 _KNOWN_NETWORK_MODULES = ('training.networks_stylegan', 'training.networks_progan')
-_known_network_modules_imported = [False]
 
 
 def _import_known_network_modules() -> None:
-    """Import the project's network modules once, so that a plain `pickle.load` (the original README's
-    idiom, after `tflib.init_tf()`) finds G_style, G_synthesis, D_basic, G_paper, ... without the caller
-    having imported training.networks_stylegan first."""
-    if _known_network_modules_imported[0]:
-        return
-    _known_network_modules_imported[0] = True
+    """Import the project's network modules, so that a plain `pickle.load` (the original README's idiom,
+    after `tflib.init_tf()`) finds G_style, G_synthesis, D_basic, G_paper, ... without the caller having
+    imported training.networks_stylegan first. Cheap once imported (sys.modules); a failed import is tried
+    again next time instead of turning into a misleading 'unknown build function'."""
     for module_name in _KNOWN_NETWORK_MODULES:
         importlib.import_module(module_name)
 

@@ -10,6 +10,8 @@ import dnnlib.tflib as tflib
 from dnnlib import EasyDict
 from training import generation, misc, networks_stylegan
 
+from tests.helpers import published
+
 TINY_G = dict(fmap_base=128, fmap_max=32, latent_size=16, dlatent_size=16, mapping_fmaps=16, mapping_layers=2)
 
 
@@ -25,13 +27,18 @@ def tiny_G(name='G', resolution=32, num_channels=3, noise_std=0.5, seed=0, **kwa
     return G
 
 
-def save_snapshot(path, resolution=32, num_channels=3, **kwargs):
-    """A (G, D, Gs) pickle as the training loop writes it; returns Gs (loaded in the test's session)."""
+def save_snapshot(path, resolution=32, num_channels=3, published_protocol=None, **kwargs):
+    """A (G, D, Gs) pickle as the training loop writes it, or with published_protocol as the original code
+    wrote it (tests/helpers/published.py); returns Gs (loaded in the test's session)."""
     G = tiny_G('G', resolution, num_channels, **kwargs)
     D = tflib.Network('D', func_name='training.networks_stylegan.D_basic', resolution=resolution, num_channels=num_channels,
                       fmap_base=64, fmap_max=16)
     Gs = G.clone('Gs')
-    misc.save_pkl((G, D, Gs), str(path))
+    if published_protocol is None:
+        misc.save_pkl((G, D, Gs), str(path))
+    else:
+        with open(str(path), 'wb') as f:
+            f.write(published.published_pickle_bytes((G, D, Gs), protocol=published_protocol))
     return Gs
 
 
