@@ -212,7 +212,8 @@ class MetricBase:
         data_dir = dataset_args.pop('data_dir', config.data_dir)
         # The reals are read once, in order: a small read-ahead suffices (the training default of 2 GB would
         # keep re-reading a small repeated dataset in the background). Same images, same cache key.
-        dataset_args.setdefault('prefetch_mb', 64)
+        if run_config.reads_tfrecords(dataset_args):
+            dataset_args.setdefault('prefetch_mb', 64)
         return dataset.load_dataset(data_dir=data_dir, **dataset_args)
 
     def _get_reals_tf(self, minibatch_size):

@@ -21,7 +21,7 @@ import tensorflow.compat.v1 as tf
 import dnnlib.tflib as tflib
 import dataset_tool
 from training import dataset
-from tests.helpers.runner import ROOT, python_env
+from tests.helpers.runner import ROOT, python_env, run_script
 
 
 # ----------------------------------------------------------------------------
@@ -30,8 +30,7 @@ from tests.helpers.runner import ROOT, python_env
 
 def run_tool(*args, env=None):
     """Run dataset_tool.py as a subprocess; returns the CompletedProcess (text output)."""
-    return subprocess.run([sys.executable, 'dataset_tool.py'] + [str(a) for a in args], cwd=ROOT,
-                          env=env or python_env(), capture_output=True, text=True, timeout=300)
+    return run_script('dataset_tool.py', *args, env=env, timeout=300)
 
 
 def run_ok(*args, env=None):

@@ -3,14 +3,12 @@
 import json
 import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import PIL.Image
 
-from tests.helpers.runner import python_env
+from tests.helpers.runner import run_script
 
 pytestmark = pytest.mark.slow  # end-to-end: several processes
 
@@ -20,8 +18,7 @@ ACCURACY_RE = re.compile(r'^Digit accuracy of the generated images \(classifier 
 
 
 def _demo(repo_root, data_dir, result_dir, *args):
-    res = subprocess.run([sys.executable, 'demo.py', '--total-kimg', '0.5', '--data-dir', str(data_dir), '--result-dir', str(result_dir)] + list(args),
-                         cwd=repo_root, env=python_env(), capture_output=True, text=True, timeout=900)
+    res = run_script('demo.py', '--total-kimg', '0.5', '--data-dir', data_dir, '--result-dir', result_dir, *args, cwd=repo_root, timeout=900)
     assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
     return res.stdout
 

@@ -13,9 +13,9 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import dnnlib.tflib as tflib
-from dnnlib.tflib.network import Network, NetworkPickleError
+from dnnlib.tflib.network import NetworkPickleError
 from training import misc, networks_progan, networks_stylegan
-from tests.helpers.published import PLACEHOLDER_SRC, published_pickle_bytes  # noqa: F401
+from tests.helpers.published import published_pickle_bytes
 
 STATE_KEYS = {'version', 'name', 'static_kwargs', 'components', 'build_module_src', 'build_func_name', 'variables'}
 TINY_G = dict(num_channels=3, resolution=16, fmap_base=64, fmap_max=16, latent_size=16, dlatent_size=16,

@@ -5,8 +5,6 @@ import glob
 import hashlib
 import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -20,7 +18,7 @@ from metrics import feature_networks
 from metrics import metric_base
 from training import misc
 
-from tests.helpers.runner import ROOT, python_env
+from tests.helpers import runner
 from tests.helpers import metric_fixtures as mf
 from tests.helpers import metric_nets
 
@@ -142,8 +140,7 @@ def test_reals_arguments_come_from_the_run_config(tmp_path, monkeypatch):
 
 
 def run_script(args, cwd):
-    return subprocess.run([sys.executable, os.path.join(ROOT, 'run_metrics.py')] + args, cwd=cwd, env=python_env(),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=600)
+    return runner.run_script('run_metrics.py', *args, cwd=cwd)
 
 
 @pytest.mark.slow

@@ -578,3 +578,10 @@ def test_progan_ablations_graph_and_histograms_train_on_the_synthetic_dataset(tm
                 histograms += sum(value.HasField('histo') for value in event.summary.value)
     assert graphs >= 1 and histograms >= 1
     assert os.path.isfile(os.path.join(run_dir, 'network-final.pkl'))
+    # The run evaluates with its recorded (synthetic) dataset: FID reads its reals.
+    from tests.helpers import metric_fixtures as mf
+    graph_pb = mf.save_inception_like_graph(str(tmp_path / 'inception.pb'))
+    proc = run_script('run_metrics.py', '--run', run_dir, '--metrics', 'fid50k', '--num-images', '8', '--inception', graph_pb,
+                      '--cache-dir', tmp_path / 'cache')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert re.search(r'network-final\S*\s.*fid50k\s+\d', proc.stdout), proc.stdout

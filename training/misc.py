@@ -367,7 +367,7 @@ def resolve_resume(resume, resume_snapshot=None, resume_kimg=None, resume_time=N
     name or the run's log (runs of the original), unless resume_kimg / resume_time are given. Temporary files
     of killed writes are removed from the run directory."""
     recorded_kimg, recorded_time = None, None
-    if isinstance(resume, str) and (resume.endswith('.pkl') or dnnlib.util.is_url(resume)):
+    if isinstance(resume, str) and (resume.endswith('.pkl') or dnnlib.util.is_url(resume) or os.path.isfile(resume)):
         if not dnnlib.util.is_url(resume) and not os.path.isfile(resume):
             raise RunDirError('--resume: no such network pickle: %s' % resume)
         pkl = resume

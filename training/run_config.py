@@ -352,11 +352,17 @@ def load_run_config(run_dir: str, missing_ok: bool = False) -> dict:
     raise RunConfigError('Run directory %s has no %s, config.txt or submit_config.pkl' % (run_dir, OPTIONS_FILE))
 
 
+def reads_tfrecords(dataset_args: dict) -> bool:
+    """Whether dataset arguments are those of a TFRecordDataset (which has the read-ahead and shuffle options)."""
+    return dataset_args.get('class_name', KNOWN_DATASET_CLASSES[0]) == KNOWN_DATASET_CLASSES[0]
+
+
 def dataset_for_metrics(dataset_args: dict, data_dir: str = None) -> dict:
     """Dataset arguments for evaluating a run: its reals in file order (shuffle_mb=0, as the original's metrics
     read them); data_dir, when given, wins over the recorded one."""
     dataset_args = dict(dataset_args)
-    dataset_args['shuffle_mb'] = 0
+    if reads_tfrecords(dataset_args):  # (SyntheticDataset has no files to shuffle, and no such option)
+        dataset_args['shuffle_mb'] = 0
     if data_dir is not None:
         dataset_args['data_dir'] = data_dir
     return dataset_args
