@@ -39,10 +39,14 @@ PROG = 'run_metrics.py'
 
 
 def _snapshot(text):
+    """The kimg of a snapshot (whole, or exact as in network-snapshot-000001.920.pkl), or a pickle file name
+    inside the run directory."""
     try:
-        return int(text)
-    except ValueError:
-        return text  # a pickle file name inside the run directory
+        return cli.non_negative_float(text)
+    except argparse.ArgumentTypeError:
+        if text.endswith('.pkl') and os.path.basename(text) == text:
+            return text
+        raise argparse.ArgumentTypeError('%r is neither a snapshot kimg (e.g. 140 or 1.920) nor a network-*.pkl file name' % text)
 
 
 def _create_parser():

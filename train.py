@@ -552,7 +552,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument('--save-tf-graph', action='store_true', help="write the TensorFlow graph to the TensorBoard events (the original's '-GRAPH')")
     g.add_argument('--save-weight-histograms', action='store_true', help="write weight histograms to the TensorBoard events ('-HIST')")
     g.add_argument('--resume', default=None, help='resume from a run id, a run directory, or a network pickle (path or URL)')
-    g.add_argument('--resume-snapshot', type=cli.non_negative_int, default=None, help='with a run id/directory: the snapshot kimg to load (default: latest)')
+    g.add_argument('--resume-snapshot', type=cli.non_negative_float, default=None, help='with a run id/directory: the kimg of the snapshot to load, '
+                   'whole or exact as in network-snapshot-000001.920.pkl (default: the one with the most progress)')
     g.add_argument('--resume-kimg', type=cli.non_negative_float, default=None, help='training progress to resume at (default: the snapshot\'s record, or its file name)')
     g.add_argument('--resume-time', type=cli.non_negative_float, default=None, help='wall-clock seconds already spent (for reporting; default: the snapshot\'s record)')
 

@@ -88,6 +88,27 @@ def test_nonfinite_gradient_is_skipped_and_state_reset():
     assert all(np.abs(tflib.run(v)).max() == 0 for v in moments)
 
 
+def test_huge_finite_gradients_are_skipped_before_they_poison_adam():
+    """A finite gradient above sqrt(float32 max) ~ 1.8e19 overflows Adam's second moment to inf; the next
+    update computes inf - inf = NaN. Such updates are skipped and counted, like NaN gradients, so the weights
+    stay finite; 1e19 (whose square is finite) is still applied."""
+    w = tf.Variable(np.array([1.0, -2.0], np.float32))
+    tflib.run(w.initializer)
+    scale = tf.placeholder(tf.float32, [])
+    opt = tflib.Optimizer('Huge', learning_rate=0.001, **ADAM)
+    with tf.device(w.device):
+        opt.register_gradients(tf.reduce_sum(w) * scale, [w])
+    op = opt.apply_updates()
+    for _ in range(3):
+        tflib.run(op, {scale: 1e20})
+    assert np.all(np.isfinite(tflib.run(w))) and tflib.run(w).tolist() == [1.0, -2.0]
+    assert tflib.run(opt.skipped_updates) == 3
+    tflib.run(op, {scale: 1e19})
+    tflib.run(op, {scale: 1.0})
+    assert np.all(np.isfinite(tflib.run(w))) and tflib.run(w)[0] < 1.0
+    assert tflib.run(opt.skipped_updates) == 3
+
+
 def test_loss_scaling_adjusts_on_overflow():
     w = tf.Variable(np.array([1.0, 2.0], np.float32))
     tflib.run(w.initializer)

@@ -262,3 +262,26 @@ def test_minibatch_must_split_into_minibatch_stddev_groups():
     check_minibatch_schedule(sched, 1, [8, 16], 1)
     with pytest.raises(TrainingConfigError, match=r'^Minibatch 4 per tower \(minibatch_dict at 16x16\) .* group size 3'):
         check_minibatch_schedule(sched, 2, [16], 3)
+
+
+def test_exact_snapshot_names_are_selectable(tmp_path, capsys):
+    """Snapshots of fractional ticks are named by their exact kimg (network-snapshot-000001.920.pkl): the
+    snapshot number may be exact, and a file name inside the run directory works too."""
+    run_dir = tmp_path / '00003-sgan-tiny-1gpu'
+    run_dir.mkdir()
+    names = ['network-snapshot-000001.pkl', 'network-snapshot-000001.920.pkl', 'network-snapshot-000002.pkl']
+    for name in names:
+        (run_dir / name).write_bytes(b'')
+    for snapshot, name in [(1, names[0]), (1.92, names[1]), (1.920, names[1]), (2.0, names[2]), (names[1], names[1])]:
+        assert misc.locate_network_pkl(str(run_dir), snapshot) == str(run_dir / name)
+    with pytest.raises(IOError, match=r'Cannot locate network pkl for snapshot 1.5 of run'):
+        misc.locate_network_pkl(str(run_dir), 1.5)
+    c = _config(['--resume', str(run_dir), '--resume-snapshot', '1.920'])
+    assert (c.train.resume_run_id, c.train.resume_kimg) == (str(run_dir / names[1]), 1.92)
+    import run_metrics
+    parser = run_metrics._create_parser()  # pylint: disable=protected-access
+    assert parser.parse_args(['--run', str(run_dir), '--snapshot', '0.128']).snapshot == 0.128
+    assert parser.parse_args(['--run', str(run_dir), '--snapshot', names[1]]).snapshot == names[1]
+    with pytest.raises(SystemExit):
+        parser.parse_args(['--run', str(run_dir), '--snapshot', 'nan'])
+    assert "is neither a snapshot kimg" in capsys.readouterr().err

@@ -582,6 +582,6 @@ def test_progan_ablations_graph_and_histograms_train_on_the_synthetic_dataset(tm
     from tests.helpers import metric_fixtures as mf
     graph_pb = mf.save_inception_like_graph(str(tmp_path / 'inception.pb'))
     proc = run_script('run_metrics.py', '--run', run_dir, '--metrics', 'fid50k', '--num-images', '8', '--inception', graph_pb,
-                      '--cache-dir', tmp_path / 'cache')
+                      '--cache-dir', tmp_path / 'cache', '--result-dir', tmp_path / 'metric-runs')
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert re.search(r'network-final\S*\s.*fid50k\s+\d', proc.stdout), proc.stdout

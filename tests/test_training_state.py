@@ -164,6 +164,12 @@ def test_nan_losses_stop_and_the_named_snapshot_is_finite_and_resumes(tmp_path, 
         run_dir = submit(tmp_path, 1, dict(tfrecord_dir='tiny'), total_kimg=0.1, resume_run_id=named)
     assert [float(t[1]) for t in tick_lines(capsys.readouterr().out)][-1] == pytest.approx(0.1, abs=0.01)
     assert os.path.isfile(os.path.join(run_dir, 'network-final.pkl'))
+    # A resumed run that goes wrong before its first snapshot names the snapshot it started from.
+    with tf.Graph().as_default(), tflib.create_session().as_default(), pytest.raises(NonFiniteLossError) as e:
+        submit(tmp_path, 1, dict(tfrecord_dir='tiny'), total_kimg=0.2, resume_run_id=named,
+               D_loss_args=dict(func_name='tests.helpers.nan_losses.D_nan_after', after_steps=0))
+    assert "the D loss or gradients were NaN/Inf in every step of the last tick; check D's loss settings" in str(e.value)
+    assert str(e.value).endswith('Last good snapshot: %s (resume from it with changed settings)' % named)
 
 
 def test_a_dataset_of_constant_images_trains_to_the_end(tmp_path, monkeypatch):
@@ -193,22 +199,25 @@ def test_numeric_flags_are_checked(tmp_path, flag, value, message):
     assert not os.path.exists(tmp_path / 'results')
 
 
-def _dataset_with_a_wrong_record(path):
-    """A tiny dataset whose 8x8 file holds one 4x4 image among its records."""
+def _dataset_with_a_wrong_record(path, short=False):
+    """A tiny dataset whose 8x8 file holds one 4x4 image among its records (short: one record whose data is 8
+    bytes short of its 8x8 shape)."""
     images = random_images(16, resolution=8, channels=1, seed=2)
     write_tfrecords(path, images)
     tfr = os.path.join(path, os.path.basename(path) + '-r03.tfrecords')
     with tf.io.TFRecordWriter(tfr) as writer:
         for idx, image in enumerate(images):
-            image = image[:, :4, :4] if idx == 5 else image
+            data = image.tobytes()[:-8] if short and idx == 5 else image.tobytes()
+            image = image[:, :4, :4] if idx == 5 and not short else image
+            data = image.tobytes() if not short else data
             feature = dict(shape=tf.train.Feature(int64_list=tf.train.Int64List(value=image.shape)),
-                           data=tf.train.Feature(bytes_list=tf.train.BytesList(value=[image.tobytes()])))
+                           data=tf.train.Feature(bytes_list=tf.train.BytesList(value=[data])))
             writer.write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
     return tfr
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('case', ['few labels', 'many labels', 'nan labels', 'wrong record'])
+@pytest.mark.parametrize('case', ['few labels', 'many labels', 'nan labels', 'wrong record', 'short record'])
 def test_bad_datasets_are_one_line_and_leave_nothing(tmp_path, case):
     data_dir = make_dataset(tmp_path / 'data')
     labels = os.path.join(data_dir, 'tiny', 'tiny-rxx.labels')
@@ -229,10 +238,12 @@ def test_bad_datasets_are_one_line_and_leave_nothing(tmp_path, case):
         save_labels(values)
         message = 'holds NaN or infinite values'
     else:
-        tfr = _dataset_with_a_wrong_record(os.path.join(data_dir, 'odd'))
+        tfr = _dataset_with_a_wrong_record(os.path.join(data_dir, 'odd'), short=case == 'short record')
         args = [arg if arg != 'tiny' else 'odd' for arg in args] + ['--lod-initial-resolution', '8']
         message = '%s holds a record of shape [1, 4, 4]; the images of this resolution are [1, 8, 8]' % tfr
-    if case != 'wrong record':
+        if case == 'short record':
+            message = '%s holds a record of 56 bytes that should be an image of shape [1, 8, 8]' % tfr
+    if not case.endswith('record'):
         args += ['--max-label-size', 'full']
     proc = run_script('train.py', *args)
     assert_one_error(proc, 'train.py', message)
@@ -270,7 +281,8 @@ def test_killed_runs_with_short_ticks_resume_with_exact_progress(repo_root, tmp_
                 if proc.poll() is None:
                     proc.kill()
         output = open(log_path).read()
-        if resume_from:
+        if resume_from:  # the resumed run's first tick: one tick after the exact progress it resumed from
+            assert float(tick_lines(output)[0][1]) == pytest.approx(expected_start / 1000 + 0.4, abs=0.06), output[-2000:]
             starts.append(output)
         # Killed at any moment, possibly while a snapshot was written: every pickle under its final name is
         # complete (an interrupted write stays a hidden .tmp-* file).
@@ -292,6 +304,12 @@ def test_killed_runs_with_short_ticks_resume_with_exact_progress(repo_root, tmp_
     final_nimg = misc.read_progress(os.path.join(final_run, 'network-final.pkl'))[0]
     options = json.load(open(os.path.join(final_run, 'training_options.json')))
     assert options['train']['resume_kimg'] == expected_start / 1000.0  # exact, not the whole kimg of a file name
+    # The run state of training_options.json lists every snapshot with the progress recorded beside it.
+    state = options['run_state']
+    assert state['snapshots'][-1]['pickle'] == 'network-final.pkl' and state['cur_nimg'] == final_nimg
+    for entry in state['snapshots']:
+        assert misc.read_progress(os.path.join(final_run, entry['pickle'])) == (entry['cur_nimg'], entry['total_time'])
+    assert len(starts) == 1
     # Trained on from exactly there: whole minibatches of 8 (4 per round of the loop) up to the total.
     assert (final_nimg - expected_start) % 8 == 0 and expected_start + 400 <= final_nimg < expected_start + 400 + 4 * 8
     first_tick = float(tick_lines(out)[0][1])

@@ -29,6 +29,13 @@ class DatasetError(dnnlib.util.UserError, IOError):
 
 
 WRONG_SHAPE = 'tfrecord-shape-check'  # marks the message of the per-record shape check (see read_error)
+WRONG_LENGTH = 'tfrecord-length-check'  # ... and of the check that a record's data fills its shape
+
+
+def is_record_check_error(err) -> bool:
+    """Whether a TF error comes from the per-record checks of parse_tfrecord_tf (see read_error)."""
+    message = getattr(err, 'message', None) or str(err)
+    return WRONG_SHAPE in message or WRONG_LENGTH in message
 
 
 def parse_tfrecord_tf(record, expected_shape=None, source=None):
@@ -42,7 +49,9 @@ def parse_tfrecord_tf(record, expected_shape=None, source=None):
         return tf.reshape(data, features['shape'])
     check = tf.debugging.assert_equal(features['shape'], tf.constant(list(expected_shape), tf.int64), summarize=3,
                                       message='%s|%s|%s|' % (WRONG_SHAPE, source, list(expected_shape)))
-    with tf.control_dependencies([check]):
+    length = tf.debugging.assert_equal(tf.size(data, out_type=tf.int64), tf.constant(int(np.prod(expected_shape)), tf.int64),
+                                       message='%s|%s|%s|' % (WRONG_LENGTH, source, list(expected_shape)))
+    with tf.control_dependencies([check, length]):
         return tf.reshape(data, features['shape'])  # shape left dynamic: one iterator serves every resolution
 
 
@@ -307,6 +316,10 @@ class TFRecordDataset:
             found = [int(dim) for dim in match.group(3).split()]
             return DatasetError('%s holds a record of shape %s; the images of this resolution are %s: recreate the dataset '
                                 'with dataset_tool.py' % (match.group(1), found, match.group(2)))
+        match = re.search(r'%s\|(.*?)\|(.*?)\|.*?\[x \(.*?\) = \] \[(\d+)\]' % WRONG_LENGTH, message, re.S)
+        if match:
+            return DatasetError('%s holds a record of %s bytes that should be an image of shape %s: recreate the dataset '
+                                'with dataset_tool.py' % (match.group(1), match.group(3), match.group(2)))
         tfr_file = self._lod_files.get(self._cur_lod, self.tfrecord_dir)
         return DatasetError('Corrupt TFRecord file %s (%s): recreate the dataset with dataset_tool.py'
                             % (tfr_file, _first_line(err)))

@@ -268,15 +268,14 @@ def locate_network_pkl(run_id_or_run_dir_or_network_pkl, snapshot_or_network_pkl
         return pkls[-1]
 
     for pkl in pkls:
-        name = os.path.splitext(os.path.basename(pkl))[0]
-        try:
-            number = int(name.split('-')[-1])
-        except ValueError:
-            continue
-        if number == snapshot_or_network_pkl:
+        if os.path.basename(pkl) == snapshot_or_network_pkl:  # a file name inside the run directory
             return pkl
-    raise RunDirError('Cannot locate network pkl for snapshot %r of run %r (found %d network-*.pkl files)'
-                      % (snapshot_or_network_pkl, run_id_or_run_dir_or_network_pkl, len(pkls)))
+        kimg = _kimg_from_name(pkl)  # whole (network-snapshot-000140.pkl) or exact (network-snapshot-000001.920.pkl)
+        if kimg is not None and isinstance(snapshot_or_network_pkl, (int, float)) and abs(kimg - snapshot_or_network_pkl) < 5e-4:
+            return pkl
+    shown = '%g' % snapshot_or_network_pkl if isinstance(snapshot_or_network_pkl, (int, float)) else repr(snapshot_or_network_pkl)
+    raise RunDirError('Cannot locate network pkl for snapshot %s of run %r (found %d network-*.pkl files)'
+                      % (shown, run_id_or_run_dir_or_network_pkl, len(pkls)))
 
 
 def get_id_string_for_network_pkl(network_pkl):

@@ -224,13 +224,19 @@ class _TrainingHealth:
         return bool(tflib.run(self.all_finite))
 
 
-def _likely_cause(D_all_skipped, G_all_skipped, weights_finite):
+# Learning rates above this are not a preset's (0.001-0.003): a non-finite run with one is blamed on it.
+_HIGH_LRATE = 0.01
+
+
+def _likely_cause(D_all_skipped, G_all_skipped, weights_finite, lrate):
+    if lrate > _HIGH_LRATE:
+        return 'the learning rate %g is probably too high (the presets use 0.001-0.003)' % lrate
     if not weights_finite:
-        return 'the learning rate is probably too high'
+        return 'check the loss settings (e.g. r1_gamma), the learning rate and the data (NaN/Inf images or labels)'
     if D_all_skipped and G_all_skipped:
         return 'check the learning rate and the data (NaN/Inf images or labels)'
     if D_all_skipped:
-        return "check D's loss settings (e.g. r1_gamma) and the reals and labels"
+        return "check D's loss settings (e.g. r1_gamma), the reals and the labels"
     return "check G's loss settings and the labels"
 
 
@@ -239,7 +245,7 @@ def _stop(cur_nimg, what, cause, last_snapshot):
                               % (cur_nimg / 1000.0, what, cause, last_snapshot or 'none written yet'))
 
 
-def _check_tick(health, cur_nimg, D_steps, G_steps, last_snapshot):
+def _check_tick(health, cur_nimg, D_steps, G_steps, last_snapshot, lrate=0.0):
     """Warn about NaN/Inf steps; stop when every D or every G step of the tick had them."""
     D_bad, G_bad = health.read_bad_steps()
     if D_bad or G_bad:
@@ -249,14 +255,14 @@ def _check_tick(health, cur_nimg, D_steps, G_steps, last_snapshot):
     if D_all or G_all:
         which = 'D and G' if D_all and G_all else 'D' if D_all else 'G'
         raise _stop(cur_nimg, 'the %s loss or gradients were NaN/Inf in every step of the last tick' % which,
-                    _likely_cause(D_all, G_all, True), last_snapshot)
+                    _likely_cause(D_all, G_all, True, lrate), last_snapshot)
 
 
-def _save_snapshot(health, nets, pkl, cur_nimg, total_time, last_snapshot):
+def _save_snapshot(health, nets, pkl, cur_nimg, total_time, last_snapshot, lrate=0.0):
     """Write a network snapshot and its progress record, only if every variable is finite."""
     if not health.weights_finite():
         raise _stop(cur_nimg, 'some weights of G, D or Gs are NaN/Inf, so no snapshot was written',
-                    _likely_cause(False, False, False), last_snapshot)
+                    _likely_cause(False, False, False, lrate), last_snapshot)
     misc.write_progress(pkl, cur_nimg, total_time)
     misc.save_pkl(nets, pkl)
 
@@ -316,10 +322,19 @@ def _check_networks_fit_dataset(network_pkl, G, D, training_set):
 
 def _record_run(submit_config, sections, train_args):
     """Write what this run is: training_options.json (the plain-data record this project reads back) and the
-    original's config.txt (written by RunContext, for people). Returns the RunContext."""
+    original's config.txt (written by RunContext, for people). Returns (RunContext, the options written)."""
     options = run_config.make_options_for_loop(submit_config, sections, train_args)
     run_config.write_training_options(submit_config.run_dir, options)
-    return dnnlib.RunContext(submit_config, types.SimpleNamespace(**run_config.original_config_layout(options)))
+    return dnnlib.RunContext(submit_config, types.SimpleNamespace(**run_config.original_config_layout(options))), options
+
+
+def _record_snapshot(run_dir, options, pkl, cur_nimg, total_time):
+    """Add a written snapshot's exact progress to the run state of training_options.json (rewritten atomically;
+    the record beside the pickle is the one resume reads)."""
+    state = options.setdefault('run_state', {'snapshots': []})
+    state['snapshots'].append(dict(pickle=os.path.basename(pkl), cur_nimg=int(cur_nimg), total_time=float(total_time)))
+    state.update(cur_nimg=int(cur_nimg), total_time=float(total_time))
+    run_config.write_training_options(run_dir, options)
 
 
 # ----------------------------------------------------------------------------
@@ -370,7 +385,7 @@ def training_loop(
     sections = dict(G_args=G_args, D_args=D_args, G_opt_args=G_opt_args, D_opt_args=D_opt_args, G_loss_args=G_loss_args,
                     D_loss_args=D_loss_args, dataset_args=dataset_args, sched_args=sched_args, grid_args=grid_args,
                     metrics=metric_arg_list, tf_config=tf_config)
-    ctx = _record_run(submit_config, sections, train_args)
+    ctx, run_options = _record_run(submit_config, sections, train_args)
 
     # Initialize TensorFlow (on a cluster: connected to this chief's server, all workers answering).
     precision_lib.check_support(precision)
@@ -457,7 +472,8 @@ def training_loop(
         tick_start_nimg = cur_nimg
         tick_D_steps = tick_G_steps = 0
         prev_lod = -1.0
-        last_snapshot = None
+        last_snapshot = resume_pkl if resume_run_id is not None else None  # the good networks this run started from
+        lrate = 0.0
         while cur_nimg < total_kimg * 1000:
             if ctx.should_stop():
                 break
@@ -471,6 +487,7 @@ def training_loop(
                     G_opt.reset_optimizer_state()
                     D_opt.reset_optimizer_state()
             prev_lod = sched.lod
+            lrate = max(sched.G_lrate, sched.D_lrate)
 
             # Run training ops.
             D_feed = {inputs.lod_in: sched.lod, inputs.lrate_in: sched.D_lrate, inputs.minibatch_in: sched.minibatch}
@@ -515,7 +532,7 @@ def training_loop(
                 autosummary('Timing/total_days', total_time / (24.0 * 60.0 * 60.0))
 
                 # Stop if a whole tick of D or G updates was skipped (NaN/Inf losses).
-                _check_tick(health, cur_nimg, tick_D_steps, tick_G_steps, last_snapshot)
+                _check_tick(health, cur_nimg, tick_D_steps, tick_G_steps, last_snapshot, lrate)
                 tick_D_steps = tick_G_steps = 0
 
                 # Save snapshots.
@@ -525,7 +542,8 @@ def training_loop(
                     summary_log.add_summary(misc.image_summary('Images/fakes', fakes_img), cur_nimg)
                 if cur_tick % network_snapshot_ticks == 0 or done or cur_tick == 1:
                     pkl = misc.snapshot_filename(submit_config.run_dir, cur_nimg)
-                    _save_snapshot(health, (G, D, Gs), pkl, cur_nimg, total_time, last_snapshot)
+                    _save_snapshot(health, (G, D, Gs), pkl, cur_nimg, total_time, last_snapshot, lrate)
+                    _record_snapshot(submit_config.run_dir, run_options, pkl, cur_nimg, total_time)
                     last_snapshot = pkl
                     metrics.run(pkl, run_dir=submit_config.run_dir, dataset_args=metric_dataset_args, mirror_augment=mirror_augment,
                                 num_gpus=metric_gpus, tf_config=tf_config, precision=precision)
@@ -537,12 +555,13 @@ def training_loop(
                 maintenance_time = ctx.get_last_update_interval() - tick_time
 
         # Write final results.
-        _save_snapshot(health, (G, D, Gs), os.path.join(submit_config.run_dir, 'network-final.pkl'), cur_nimg,
-                       ctx.get_time_since_start() + resume_time, last_snapshot)
+        final_pkl, total_time = os.path.join(submit_config.run_dir, 'network-final.pkl'), ctx.get_time_since_start() + resume_time
+        _save_snapshot(health, (G, D, Gs), final_pkl, cur_nimg, total_time, last_snapshot, lrate)
+        _record_snapshot(submit_config.run_dir, run_options, final_pkl, cur_nimg, total_time)
     except tf.errors.DataLossError as e:
         raise training_set.read_error(e) from e
     except tf.errors.InvalidArgumentError as e:
-        if dataset.WRONG_SHAPE not in e.message:
+        if not dataset.is_record_check_error(e):
             raise
         raise training_set.read_error(e) from e
     except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.AbortedError) as e:
@@ -556,8 +575,11 @@ def training_loop(
 
 
 def _latest_snapshot(run_dir):
-    pkls = sorted(glob.glob(os.path.join(run_dir, 'network-snapshot-*.pkl')))
-    return pkls[-1] if pkls else 'none written yet'
+    """The snapshot of the run with the most progress (by its record, final included)."""
+    try:
+        return misc.locate_network_pkl(run_dir)
+    except (IOError, misc.RunDirError):
+        return 'none written yet'
 
 
 # ----------------------------------------------------------------------------

@@ -119,10 +119,12 @@ class Optimizer:
                             grads = [(g * coef, v) for g, v in grads]
 
                     with tf.name_scope("CheckOverflow"):
-                        # With finite gradients and a finite learning rate an Adam step cannot make a weight
-                        # non-finite (its step is at most about the learning rate), so these two checks keep the
-                        # weights finite; they do not change which finite updates are applied.
-                        grad_ok = tf.reduce_all(tf.stack([tf.reduce_all(tf.is_finite(g)) for g, v in grads]
+                        # The original skips non-finite gradients. Squaring also catches finite gradients above
+                        # sqrt(float32 max) ~ 1.8e19, whose square overflows Adam's second moment (inf, then NaN
+                        # from inf - inf in the next update). With those and a finite learning rate an Adam step
+                        # stays finite (it is at most about the learning rate), so the weights stay finite; no
+                        # update that the original applies with a finite result is skipped.
+                        grad_ok = tf.reduce_all(tf.stack([tf.reduce_all(tf.is_finite(tf.square(g))) for g, v in grads]
                                                          + [tf.is_finite(tf.cast(self.learning_rate, tf.float32))]))
 
                     with tf.name_scope("UpdateWeights"):
