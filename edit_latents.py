@@ -109,14 +109,19 @@ def run_apply(args) -> List[str]:
     bases = [os.path.join(args.outdir, '%s-%s' % (name, direction_name)) for name, _dlatents, _noise in items]
     cli.check_new_files([path for base in bases for path in apply_outputs(base, args)], args.overwrite)
 
+    serieses = [le.edit_series(dlatents, offset, args.strengths) for _name, dlatents, _noise in items]
+    with np.errstate(over='ignore'):
+        finite = all(np.all(np.isfinite(np.float32(series))) for series in serieses)  # as float32 dlatents
+    if not finite:  # e.g. --strengths 1e39
+        raise EditError('the edited dlatents are NaN/Inf: the strengths %s times the direction weights are too large'
+                                    % ','.join('%g' % strength for strength in args.strengths))
     os.makedirs(args.outdir, exist_ok=True)
     paths = []
-    for (name, dlatents, noise_file), base in zip(items, bases):
+    for (name, dlatents, noise_file), base, series in zip(items, bases, serieses):
         noises = None
         if noise_file is not None and args.noise == 'auto':
             noises = load_noises(noise_file)
             print('%s: using the noise maps of %s' % (name, noise_file), file=sys.stderr)
-        series = le.edit_series(dlatents, offset, args.strengths)
         images = le.render(Gs, series, noises=noises, minibatch_size=args.minibatch)
         misc.save_image_grid(images, base + '.png', drange=[-1, 1], grid_size=(len(images), 1))
         paths.append(base + '.png')

@@ -52,6 +52,10 @@ def _class_arg(text: str):
 # Command line.
 
 
+MAX_FRAMES = 100000       # an hour of video at 24 fps
+MAX_GRID_IMAGES = 10000   # one style-mixing grid PNG
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -71,12 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     add('--style-mix-cols', type=cli.seed_list, metavar='COLS', help='column seeds of the style-mixing grid')
     add('--style-layers', type=cli.layer_list, default=[0, 1, 2, 3], metavar='START-END',
         help='layers taken from the column seeds: 0-3 coarse, 4-7 middle, 8-17 fine at 1024x1024 (default: 0-3)')
-    add('--frames', type=cli.positive_int, default=8,
+    add('--frames', type=cli.int_at_most(MAX_FRAMES), default=8,
         help='with --interpolate / --trunc-sweep: number of images, ends included (default: %(default)s)')
     add('--frames-dir', metavar='DIR', help='with --interpolate: write frame0000.png ... here (for a video) instead of one strip')
     add('--space', choices=['w', 'z'], default='w', help='with --interpolate: linear in W or spherical in Z (default: %(default)s)')
     add('--video', metavar='MP4', help='with --interpolate or --trunc-sweep: write the frames as an H.264 video instead')
-    add('--fps', type=cli.positive_float, default=24.0, help='with --video: frames per second (default: %(default)s)')
+    add('--fps', type=cli.float_at_most(1000.0), default=24.0, help='with --video: frames per second (default: %(default)s)')
 
     add('--trunc', type=cli.finite_float, default=1.0, metavar='PSI', help='truncation psi; 1 = no truncation (default: %(default)s)')
     add('--trunc-cutoff', type=cli.positive_int, metavar='N',
@@ -87,8 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="class of a conditional network, or 'all' with --seeds: each seed once per class, one grid row "
              "per class (default: zero labels)")
     add('--outdir', default=os.path.join(config.result_dir, 'generated'), help='output directory (default: %(default)s)')
-    add('--minibatch', type=cli.positive_int, default=8, help='images per session call, split across --gpus (default: %(default)s)')
-    add('--gpus', type=cli.positive_int, default=1, help='number of GPUs (towers) to use (default: %(default)s)')
+    add('--minibatch', type=cli.int_at_most(4096), default=8, help='images per session call, split across --gpus (default: %(default)s)')
+    add('--gpus', type=cli.int_at_most(256), default=1, help='number of GPUs (towers) to use (default: %(default)s)')
     add('--overwrite', action='store_true', help='replace output files that exist already (default: refuse)')
     cli.add_precision_argument(parser, 'the generator')
     cli.add_verbose_argument(parser)
@@ -112,10 +116,16 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         parser.error('give either --video or --frames-dir')
     if args.frames_dir and not sweep:
         parser.error('--frames-dir works with --interpolate or --trunc-sweep')
+    if args.style_mix and args.style_mix_cols and (len(args.style_mix) + 1) * (len(args.style_mix_cols) + 1) > MAX_GRID_IMAGES:
+        parser.error('--style-mix %d rows x --style-mix-cols %d columns is more than %d images in one grid'
+                     % (len(args.style_mix), len(args.style_mix_cols), MAX_GRID_IMAGES))
     if args.style_mix and not args.style_mix_cols:
         parser.error('--style-mix needs --style-mix-cols (the column seeds)')
     if args.style_mix_cols and not args.style_mix:
         parser.error('--style-mix-cols needs --style-mix (the row seeds)')
+    if args.seeds and not args.grid and len(set(args.seeds)) != len(args.seeds):
+        twice = next(seed for seed in args.seeds if args.seeds.count(seed) > 1)
+        parser.error('--seeds lists seed %d twice: each seed is written once, as seed%04d.png (repeats are for --grid)' % (twice, twice))
     if args.grid and not (args.seeds or args.latents or args.dlatents):
         parser.error('--grid works with --seeds, --latents and --dlatents')
     if sweep and args.frames < 2:

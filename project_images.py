@@ -152,6 +152,10 @@ def save_results(proj, outdir: str, names: List[str], targets: np.ndarray, image
     paths = []
     dlatents = proj.get_dlatents()
     noises = proj.get_noises() if optimize_noise else None
+    if not np.all(np.isfinite(dlatents)) or (noises is not None and not all(np.all(np.isfinite(v)) for n in noises for v in n.values())):
+        raise ProjectError('the projection of %s diverged (NaN/Inf dlatents or noise): nothing written for it; '
+                                    'lower --lr, the loss weights or --initial-noise' % ', '.join(names))
+    os.makedirs(outdir, exist_ok=True)
     for i, name in enumerate(names):
         files = output_files(outdir, name, noises is not None)
         misc.save_image(images[i], files[0], drange=[-1, 1])
@@ -228,7 +232,6 @@ def main(argv=None) -> None:
           % (width, height, Gs.components.synthesis.input_shape[1], batch), file=sys.stderr)
     with tflib.precision.scope(args.precision):  # the projection graph is built here
         proj.set_network(Gs, minibatch_size=batch)
-    os.makedirs(args.outdir, exist_ok=True)
 
     num_batches = (len(files) - 1) // batch + 1
     for b, begin in enumerate(range(0, len(files), batch)):

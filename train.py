@@ -496,6 +496,9 @@ class _TrainParser(argparse.ArgumentParser):
         return namespace, extras
 
 
+MAX_KIMG = 1e7  # ten billion images: 400 times the paper's longest run
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _TrainParser(prog=PROG, description=__doc__, epilog=config_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     g = parser.add_argument_group('what to train')
@@ -517,14 +520,14 @@ def build_parser() -> argparse.ArgumentParser:
     mirror.add_argument('--mirror-augment', dest='mirror_augment', action='store_true', default=None, help='random horizontal flips of the reals')
     mirror.add_argument('--no-mirror-augment', dest='mirror_augment', action='store_false',
                         help="no flips (default except for the original's mirrored datasets: ffhq, celebahq, celeba, lsun-*-100k)")
-    g.add_argument('--fmap-base', type=cli.positive_int, default=None, help='network width: fmap_base of G and D (default 8192)')
-    g.add_argument('--fmap-max', type=cli.positive_int, default=None, help='largest feature-map count of G and D (default 512)')
+    g.add_argument('--fmap-base', type=cli.int_at_most(1 << 16), default=None, help='network width: fmap_base of G and D (default 8192)')
+    g.add_argument('--fmap-max', type=cli.int_at_most(1 << 13), default=None, help='largest feature-map count of G and D (default 512)')
     g.add_argument('--mbstd-group-size', type=cli.non_negative_int, default=None, help="D's minibatch-stddev group size, 0 = off (default 4; 16 in preset-v1-1gpu)")
 
     g = parser.add_argument_group('how long and how')
     g.add_argument('--gpus', type=cli.positive_int, default=None, help='number of GPUs, one tower each; selects the minibatch tables of 1/2/4/8 GPUs '
                    "(default: a preset's count, else 8 for StyleGAN and 1 for Progressive GAN, as in the original)")
-    g.add_argument('--total-kimg', type=cli.positive_float, default=None, help='training length in thousands of real images (default: preset)')
+    g.add_argument('--total-kimg', type=cli.float_at_most(MAX_KIMG), default=None, help='training length in thousands of real images (default: preset)')
     g.add_argument('--minibatch-base', type=cli.positive_int, default=None, help='minibatch for resolutions not in the table; with --minibatch-all, for all')
     g.add_argument('--minibatch-all', action='store_true', help='use --minibatch-base at every resolution (ignore the per-resolution table)')
     g.add_argument('--lod-initial-resolution', type=cli.power_of_two, default=None, help='resolution at which training starts (default: preset)')
@@ -554,7 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument('--resume', default=None, help='resume from a run id, a run directory, or a network pickle (path or URL)')
     g.add_argument('--resume-snapshot', type=cli.non_negative_float, default=None, help='with a run id/directory: the kimg of the snapshot to load, '
                    'whole or exact as in network-snapshot-000001.920.pkl (default: the one with the most progress)')
-    g.add_argument('--resume-kimg', type=cli.non_negative_float, default=None, help='training progress to resume at (default: the snapshot\'s record, or its file name)')
+    g.add_argument('--resume-kimg', type=cli.float_at_most(MAX_KIMG, allow_zero=True), default=None, help='training progress to resume at (default: the snapshot\'s record, or its file name)')
     g.add_argument('--resume-time', type=cli.non_negative_float, default=None, help='wall-clock seconds already spent (for reporting; default: the snapshot\'s record)')
 
     g = parser.add_argument_group('several machines (TensorFlow distributed runtime; see README)')
@@ -641,6 +644,11 @@ def config_from_args(args, cluster_cfg=None) -> EasyDict:
         c.train.image_snapshot_ticks = args.image_snapshot_ticks
     if args.network_snapshot_ticks is not None:
         c.train.network_snapshot_ticks = args.network_snapshot_ticks
+    if args.resume is None:
+        given = [flag for flag, value in (('--resume-snapshot', args.resume_snapshot), ('--resume-kimg', args.resume_kimg),
+                                          ('--resume-time', args.resume_time)) if value is not None]
+        if given:
+            raise dnnlib.util.UserError('%s needs --resume (the run or pickle to resume from)' % given[0])
     if args.resume is not None:  # resolved once, here: the loop is given the pickle and its progress
         from training import misc  # pylint: disable=import-outside-toplevel
         c.train.resume_run_id, c.train.resume_kimg, c.train.resume_time = misc.resolve_resume(

@@ -60,6 +60,26 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def int_at_most(limit: int) -> Callable[[str], int]:
+    """An integer 1 ... limit (a bound that turns a typo into an error instead of an out-of-memory crash)."""
+    def parse(text: str) -> int:
+        value = _int(text)
+        if not 1 <= value <= limit:
+            raise _type_error('must be 1 ... %d, got %d' % (limit, value))
+        return value
+    return parse
+
+
+def float_at_most(limit: float, allow_zero: bool = False) -> Callable[[str], float]:
+    """A finite number > 0 (>= 0 with allow_zero) and <= limit."""
+    def parse(text: str) -> float:
+        value = _finite(text)
+        if value < 0 or (value == 0 and not allow_zero) or value > limit:
+            raise _type_error('must be a number %s 0 and at most %g, got %s' % ('>=' if allow_zero else '>', limit, text))
+        return value
+    return parse
+
+
 def finite_float(text: str) -> float:
     """Any finite number (no nan, no inf)."""
     return _finite(text)
@@ -337,6 +357,9 @@ def _run_reporting_errors(prog, main, argv, status):
     except UserError as e:
         sys.stdout.flush()
         fail(prog, first_line(e), status)
+    except MemoryError:
+        sys.stdout.flush()
+        fail(prog, 'out of memory: ask for fewer or smaller images at a time (e.g. a smaller --minibatch, fewer frames or seeds)', 1)
     except OSError as e:
         if e.filename is None:
             raise

@@ -48,6 +48,12 @@ def test_num_range_parses_lists_and_inclusive_ranges():
     (['--network', 'x.pkl', '--seeds', '1', '--noise-mode', 'off'], "--noise-mode: invalid choice: 'off'"),
     (['--network', 'x.pkl', '--seeds', '1', '--class', '-1'], "argument --class: '-1' is not a class index"),
     (['--network', 'x.pkl', '--interpolate', '1', '2', '--class', 'all'], '--class all works with --seeds'),
+    (['--network', 'x.pkl', '--interpolate', '0', '1', '--frames', '1000000000000'], 'argument --frames: must be 1 ... 100000'),
+    (['--network', 'x.pkl', '--seeds', '0', '--gpus', '1000000001'], 'argument --gpus: must be 1 ... 256'),
+    (['--network', 'x.pkl', '--seeds', '0', '--minibatch', '100000'], 'argument --minibatch: must be 1 ... 4096'),
+    (['--network', 'x.pkl', '--interpolate', '0', '1', '--video', 'v.mp4', '--fps', '1e300'], 'argument --fps: must be a number > 0 and at most 1000'),
+    (['--network', 'x.pkl', '--style-mix', '0-99999', '--style-mix-cols', '0-99999'], 'more than 10000 images in one grid'),
+    (['--network', 'x.pkl', '--seeds', '1,2,1'], '--seeds lists seed 1 twice'),
 ])
 def test_bad_options_exit_with_one_clear_line(argv, message, capsys):
     with pytest.raises(SystemExit) as exc:

@@ -420,7 +420,8 @@ def test_bad_direction_file_exits_with_one_line_and_writes_nothing(built, tmp_pa
 
 
 @pytest.mark.parametrize('case', ['wide dlatents', 'npz dlatents', 'layer out of range', 'missing network',
-                                  'one class', 'learn npz', 'learn stack npz', 'learn nan', 'negative strengths without ='])
+                                  'one class', 'learn npz', 'learn stack npz', 'learn nan', 'negative strengths without =',
+                                  'huge strengths'])
 def test_bad_input_messages(built, tmp_path, case, capsys):
     """The other error paths, through main() in this process (no TensorFlow start-up per case)."""
     outdir = tmp_path / 'out'
@@ -456,6 +457,9 @@ def test_bad_input_messages(built, tmp_path, case, capsys):
         bad[0, 0] = np.nan
         np.save(str(learn_dir / 'a.npy'), bad)
         argv, needle = learn + ['--positive', str(learn_dir / 'a.npy'), '--negative', str(learn_dir / 'b.npy')], 'finite'
+    elif case == 'huge strengths':
+        argv = apply + ['--strengths=1e39,-1e39', '--save-dlatents']
+        needle = 'the edited dlatents are NaN/Inf: the strengths 1e+39,-1e+39 times the direction weights are too large'
     else:
         argv, needle = apply + ['--strengths', '-2,0,2'], 'argument --strengths: expected one argument'
     with pytest.raises(SystemExit) as info:

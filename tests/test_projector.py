@@ -309,7 +309,7 @@ def test_project_images_bad_input_exits_with_one_line(files):
 
 
 @pytest.mark.parametrize('case', ['missing image', 'empty directory', 'corrupt image', 'missing network',
-                                  'bad perceptual', 'bad option', 'wrong size', 'wrong channels'])
+                                  'bad perceptual', 'bad option', 'wrong size', 'wrong channels', 'diverged'])
 def test_project_images_bad_input_messages(files, case, capsys):
     """The other error paths, through main() in this process (no TensorFlow start-up per case)."""
     import project_images  # pylint: disable=import-outside-toplevel
@@ -335,6 +335,9 @@ def test_project_images_bad_input_messages(files, case, capsys):
     elif case == 'bad perceptual':
         args[6], needle = files['images'] + '/first.png', 'first.png is neither a network pickle nor a frozen TensorFlow GraphDef'
         args += ['--fit', 'crop']
+    elif case == 'diverged':
+        args += ['--fit', 'crop', '--initial-noise', '1e38', '--perceptual-weight', '0']
+        needle = 'diverged (NaN/Inf dlatents or noise): nothing written for it; lower --lr, the loss weights or --initial-noise'
     else:
         args += ['--steps', '0']
         needle = '--steps'
