@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     add('--gpus', type=cli.int_at_most(256), default=1, help='number of GPUs (towers) to use (default: %(default)s)')
     add('--overwrite', action='store_true', help='replace output files that exist already (default: refuse)')
     cli.add_precision_argument(parser, 'the generator')
+    cli.add_xla_argument(parser)
     cli.add_verbose_argument(parser)
     return parser
 
@@ -257,7 +258,7 @@ def main(argv=None) -> None:
     print(_describe(args), file=sys.stderr, flush=True)  # stdout lists the files written
     import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
     from training import generation, misc  # pylint: disable=import-outside-toplevel
-    tflib.init_tf(tflib.precision.tf_config(args.precision))
+    tflib.init_tf(dict(tflib.precision.tf_config(args.precision), **cli.xla_tf_config(args)))
     tflib.precision.check_support(args.precision)
     Gs = misc.load_generator(args.network)
     paths = output_paths(Gs, args)

@@ -542,6 +542,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument('--G-smoothing-kimg', dest='G_smoothing_kimg', type=cli.non_negative_float, default=None, help='half-life of the Gs moving average in kimg (default 10)')
     g.add_argument('--metrics', type=_metric_list, default=None, help="comma-separated metrics on each snapshot, or 'none' (default: fid50k)")
     cli.add_precision_argument(g, 'G and D while training')
+    cli.add_xla_argument(g)
     g.add_argument('--seed', type=_seed, default=1000, help='random seed (NumPy and TensorFlow; default: %(default)s)')
     g.add_argument('--grid-size', type=cli.grid_size, default=None,
                    help="reals/fakes snapshot grids: fitted to a display (1080p, 4k, 8k) or COLSxROWS images, e.g. 10x10")
@@ -633,7 +634,7 @@ def config_from_args(args, cluster_cfg=None) -> EasyDict:
         c.sched.tick_kimg_dict = {}
     if args.metrics is not None:
         c.metrics = args.metrics
-    c.tf_config = {'rnd.np_random_seed': args.seed}
+    c.tf_config = dict({'rnd.np_random_seed': args.seed}, **cli.xla_tf_config(args))
     if args.precision != 'fp32':
         c.train.precision = args.precision
     if args.grid_size is not None:

@@ -222,6 +222,20 @@ def add_precision_argument(parser, what='the networks') -> None:
                         help='compute precision of %s: fp32 (exact, the default), fp16 (GPUs), bf16 (CPUs with '
                              'AVX512-BF16/AMX, or GPUs); pickles always stay fp32' % what)
 
+
+# XLA auto-clustering (TensorFlow's global JIT): fuses the element-wise ops between the convolutions on GPUs.
+XLA_TF_CONFIG = {'graph_options.optimizer_options.global_jit_level': 1}  # tf.OptimizerOptions.ON_1
+
+
+def add_xla_argument(parser) -> None:
+    parser.add_argument('--xla', action='store_true', help='compile with XLA (TensorFlow auto-clustering; GPUs: '
+                        'fused element-wise ops, results within float rounding of the default; no effect on CPUs)')
+
+
+def xla_tf_config(args) -> dict:
+    """tflib.init_tf() entries for --xla (empty without it)."""
+    return dict(XLA_TF_CONFIG) if getattr(args, 'xla', False) else {}
+
 # ----------------------------------------------------------------------------
 # Outputs.
 

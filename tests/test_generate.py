@@ -367,3 +367,23 @@ def test_latents_and_dlatents_files_give_the_seed_images(tmp_path):
     with pytest.raises(SystemExit) as e:
         run_generate(['--network', str(tmp_path / 'net.pkl'), '--dlatents', str(tmp_path / 'bad.npy'), '--outdir', str(tmp_path / 'bad')])
     assert e.value.code == 2 and not os.path.exists(tmp_path / 'bad')
+
+
+def test_xla_flag_compiles_nothing_on_the_cpu_and_gives_the_same_images(tmp_path):
+    """--xla turns on TensorFlow's auto-clustering (GPU ops only): on this CPU a note says so and the images
+    are those of the default path."""
+    Gs = save_snapshot(tmp_path / 'net.pkl')
+    result = run_script('generate.py', '--network', tmp_path / 'net.pkl', '--seeds', '3', '--xla', '--outdir', tmp_path / 'out')
+    assert result.returncode == 0, result.stderr
+    assert 'Note: --xla: no GPU found; XLA auto-clustering compiles GPU ops only' in result.stderr
+    expected = uint8_images(Gs, seed_vector(Gs, 3), truncation_psi=1, randomize_noise=False)
+    assert_same_images(np.asarray(PIL.Image.open(str(tmp_path / 'out' / 'seed0003.png'))), expected[0])
+
+
+def test_xla_flag_of_train_py_sets_the_global_jit_level():
+    import dnnlib.tflib as tflib
+    import train
+    c = train.config_from_args(train.build_parser().parse_args(['--dataset', 'x', '--xla']))
+    assert c.tf_config == {'rnd.np_random_seed': 1000, 'graph_options.optimizer_options.global_jit_level': 1}
+    assert tflib.create_config_proto(c.tf_config).graph_options.optimizer_options.global_jit_level == 1
+    assert train.config_from_args(train.build_parser().parse_args(['--dataset', 'x'])).tf_config == {'rnd.np_random_seed': 1000}

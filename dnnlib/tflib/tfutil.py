@@ -1,6 +1,7 @@
 """Miscellaneous TensorFlow helpers on the TF1 graph API (tensorflow.compat.v1)."""
 
 import os
+import sys
 from typing import Any, Iterable, List, Union
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # hide TensorFlow's C++ info logs (set before the import)
@@ -146,6 +147,9 @@ def init_tf(config_dict: dict = None, target: str = "", config_proto: tf.ConfigP
                 raise ValueError("Invalid tf_config key %r" % key)
             os.environ[fields[1]] = str(value)
     create_session(cfg, force_as_default=True, target=target, config_proto=config_proto)
+    if cfg.get("graph_options.optimizer_options.global_jit_level", 0) > 0 and num_physical_gpus() == 0:
+        print("Note: --xla: no GPU found; XLA auto-clustering compiles GPU ops only, so this run computes as without it.",
+              file=sys.stderr)
 
 
 def assert_tf_initialized() -> None:
