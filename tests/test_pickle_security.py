@@ -66,9 +66,22 @@ EXPECTED_MESSAGES = {
     'net_component_is_itself_p2': "component 'me' must be a loaded network",
     'net_variables_wrong_shape_p2': 'in the pickle but',
     'net_g_missing_components_p2': "lacks the sub-network 'G_synthesis'",
-    'net_mapping_huge_fmaps_p2': "variable 'Dense0/weight' has shape [4, 4] in the pickle but [4, 16777216]",
+    'net_mapping_huge_fmaps_p2': "'dlatent_size' must be a number between 1 and 4096, got 16777216",
+    'net_mapping_wide_dlatents_p3': "variable 'Dense0/weight' has shape [4, 4] in the pickle but [4, 4096]",
     'net_mapping_many_layers_p4': "'Dense1/weight' of the rebuilt network is missing",
     'net_build_twice_p2': 'state of a network twice',
+    'memo_bytearray_copies_p4': 'allocate more (bytearrays) than a file of',
+    'memo_array_state_copies_p4': 'allocate more (numpy arrays) than a file of',
+    'memo_set_copies_p2': 'allocate more (sets) than a file of',
+    'memo_tuple_hash_bomb_p2': 'a tuple of more than 1000000 items',
+    'net_bare_top_p4': 'holds 1 network object without a stored state',
+    'net_bare_tuple_p2': 'holds 3 network objects without a stored state',
+    'net_bare_p0': 'holds 1 network object without a stored state',
+    'net_bare_in_list_p1': 'holds 1 network object without a stored state',
+    'net_state_reused_p2': 'several networks from one stored state',
+    'net_kwargs_resolution_16384_p2': "'resolution' must be a power of two between 4 and 8192, got 16384",
+    'net_kwargs_huge_activations_p3': 'values per image; at most 268435456',
+    'net_kwargs_shared_lists_p2': "'extra' must be plain data of at most 4096 items in all",
 }
 
 

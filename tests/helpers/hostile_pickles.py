@@ -212,6 +212,22 @@ def _plain_dtype_state(order='<'):
     return (3, order, None, None, None, -1, -1, 0)
 
 
+def _shared_tuple_chain(depth):
+    """(t, t) where t = (u, u), ...: 2**depth leaves that hashing visits, from a few bytes (the memo shares them)."""
+    node = Put((None, None), 5000)
+    for level in range(1, depth):
+        node = Put((node, Get(5000 + level - 1)), 5000 + level)
+    return node
+
+
+def _shared_list_tree(levels, width, base=6000):
+    """A list of `width` references to a list of `width` references to ...: width**levels items."""
+    node = Put([0] * width, base)
+    for level in range(1, levels):
+        node = Put([node] + [Get(base + level - 1)] * (width - 1), base + level)
+    return node
+
+
 def code_payloads(marker):
     """name -> pickle for payloads that create `marker` when a plain unpickler loads them."""
     cmd = 'touch %s' % shlex.quote(str(marker))
@@ -322,6 +338,13 @@ def plain_corpus(marker):
         'deep_list_p2': b'\x80\x02' + b']' * 100000 + b'a' * 99999 + b'.',
         'deep_dict_p3': b'\x80\x03' + b'}N' * 100000 + b'}' + b's' * 100000 + b'.',
         'self_containing_list_p2': b'\x80\x02]r\0\0\0\0j\0\0\0\0a.',
+        # One stored buffer used many times: each use copies it (memo amplification).
+        'memo_bytearray_copies_p4': assemble([Call(Global('builtins', 'bytearray'), Put(b'\0' * (1 << 20), 1))]
+                                             + [Call(Global('builtins', 'bytearray'), Get(1)) for _ in range(150)], 4),
+        'memo_array_state_copies_p4': assemble([Put((1, (1 << 18,), _dtype('f4'), False, b'\0' * (1 << 20)), 2)]
+                                               + [Build(_placeholder_array(), Get(2)) for _ in range(150)], 4),
+        'memo_set_copies_p2': assemble([Put(list(range(20000)), 3)] + [Call(Global('__builtin__', 'set'), Get(3)) for _ in range(150)], 2),
+        'memo_tuple_hash_bomb_p2': assemble({_shared_tuple_chain(60): 1}, 2),
         # Truncated, empty and garbage files.
         'empty_file': b'',
         'truncated_half_p4': legit[:len(legit) // 2],
@@ -368,10 +391,22 @@ def network_corpus(marker):
     def d_kwargs(proto=2, **changes):
         return d(proto, static_kwargs=dict(d_state['static_kwargs'], **changes))
 
+    network_class = Global('dnnlib.tflib.network', 'Network')
     code = "open(%r, 'w').close()\ndef evil(images_in, labels_in, **kw): return images_in\n" % str(marker)
     self_ref = dict(d_state, components={'me': Get(1000)})
     return {
         'net_state_list_p2': assemble(Build(New(Global('dnnlib.tflib.network', 'Network')), [1, 2]), 2),
+        # Networks that never get a state (NEWOBJ / copyreg._reconstructor without BUILD).
+        'net_bare_top_p4': assemble(New(network_class), 4),
+        'net_bare_tuple_p2': assemble((New(network_class), New(network_class), New(network_class)), 2),
+        'net_bare_p0': assemble(Call(Global('copy_reg', '_reconstructor'), network_class, Global('__builtin__', 'object'), None), 0),
+        'net_bare_in_list_p1': assemble([Net(d_state), Call(Global('copy_reg', '_reconstructor'), network_class,
+                                                             Global('__builtin__', 'object'), None)], 1),
+        # One stored state for many networks (each builds the whole network again).
+        'net_state_reused_p2': assemble([Net(Put(d_state, 7000))] + [Net(Get(7000)) for _ in range(20)], 2),
+        'net_kwargs_resolution_16384_p2': d_kwargs(resolution=16384),
+        'net_kwargs_huge_activations_p3': d_kwargs(3, resolution=8192, fmap_base=1 << 16, fmap_max=4096),
+        'net_kwargs_shared_lists_p2': d_kwargs(extra=_shared_list_tree(4, 256)),
         'net_version_99_p2': d(version=99),
         'net_version_str_p0': d(0, version='3'),
         'net_name_dot_p2': d(name='.'),
@@ -413,9 +448,10 @@ def network_corpus(marker):
         'net_g_missing_components_p2': assemble(Net(g_state), 2),
         'net_mapping_huge_fmaps_p2': assemble(Net(dict(m_state, static_kwargs=dict(m_state['static_kwargs'], mapping_fmaps=1 << 24,
                                                                                       dlatent_size=1 << 24))), 2),
+        'net_mapping_wide_dlatents_p3': assemble(Net(dict(m_state, static_kwargs=dict(m_state['static_kwargs'], dlatent_size=4096))), 3),
         'net_mapping_huge_kwargs_p3': assemble(Net(dict(m_state, static_kwargs=dict(m_state['static_kwargs'], mapping_fmaps=1 << 40,
                                                                                       dlatent_size=1 << 40))), 3),
-        'net_mapping_many_layers_p4': assemble(Net(dict(m_state, static_kwargs=dict(m_state['static_kwargs'], mapping_layers=1000000))), 4),
+        'net_mapping_many_layers_p4': assemble(Net(dict(m_state, static_kwargs=dict(m_state['static_kwargs'], mapping_layers=64))), 4),
         'net_build_twice_p2': assemble(Build(Net(d_state), dict(d_state, name='Other')), 2),
         'net_state_with_os_system_p3': d(3, static_kwargs=dict(d_state['static_kwargs'], hook=Call(Global('os', 'system'), 'touch %s' % shlex.quote(str(marker))))),
     }
