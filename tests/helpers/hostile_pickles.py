@@ -460,30 +460,111 @@ def network_corpus(marker):
 # The loader run by the test in a subprocess.
 
 
-def _global_state():
+def _global_state(loader):
     """What a hostile pickle must not change in this process."""
     import dnnlib  # pylint: disable=import-outside-toplevel
-    from dnnlib.tflib.network import Network  # pylint: disable=import-outside-toplevel
-    return dict(vars(dnnlib.EasyDict)), dict(vars(Network)), np.dtype('f4').isnative, repr(dnnlib.EasyDict(a=1).a)
+    from dnnlib.submission.submit import PathType  # pylint: disable=import-outside-toplevel
+    state = [dict(vars(dnnlib.EasyDict)), np.dtype('f4').isnative, repr(dnnlib.EasyDict(a=1).a),
+             [(member.name, member.value) for member in PathType], dict(vars(PathType.LINUX))]
+    if loader == 'load_pkl':
+        from dnnlib.tflib.network import Network  # pylint: disable=import-outside-toplevel
+        state.append(dict(vars(Network)))
+    return state
 
 
-def load_each(paths):
+def _loader(name):
+    """path -> loaded object, by the project code that reads such files. Only load_pkl needs TensorFlow."""
+    if name == 'load_pkl':
+        import tensorflow.compat.v1 as tf  # pylint: disable=import-outside-toplevel
+        import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
+        from training import misc  # pylint: disable=import-outside-toplevel
+
+        def load(path):
+            with tf.Graph().as_default(), tflib.create_session().as_default():
+                return misc.load_pkl(path)
+        return load
+    if name == 'submit_config':  # <dir>/submit_config.pkl of a run directory made by the original code
+        import os  # pylint: disable=import-outside-toplevel
+        from training import run_config  # pylint: disable=import-outside-toplevel
+        return lambda path: run_config.load_run_config(os.path.dirname(path))
+    if name == 'dataset':  # CIFAR-10/100 and SVHN batches
+        import dataset_tool  # pylint: disable=import-outside-toplevel
+        return lambda path: dataset_tool._load_pickle(path, 'CIFAR-10')  # pylint: disable=protected-access
+    raise ValueError(name)
+
+
+def load_each(paths, loader='load_pkl'):
     import resource  # pylint: disable=import-outside-toplevel
-    import tensorflow.compat.v1 as tf  # pylint: disable=import-outside-toplevel
-    import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
-    from training import misc  # pylint: disable=import-outside-toplevel
-    before = _global_state()
+    load = _loader(loader)
+    before = _global_state(loader)
     for path in paths:
         print('START %s' % path, flush=True)
         try:
-            with tf.Graph().as_default(), tflib.create_session().as_default():
-                obj = misc.load_pkl(path)
+            obj = load(path)
             print('RESULT %s LOADED %s' % (path, type(obj).__name__), flush=True)
         except Exception as e:  # pylint: disable=broad-except  # reported to the test, which checks the type
             print('RESULT %s ERROR %s %r' % (path, type(e).__name__, str(e)), flush=True)
-        print('STATE %s %s' % (path, 'intact' if _global_state() == before else 'CHANGED'), flush=True)
+        print('STATE %s %s' % (path, 'intact' if _global_state(loader) == before else 'CHANGED'), flush=True)
     print('MAXRSS_KB %d' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)
 
 
+def run_loader(paths, loader='load_pkl', memory_limit=4 << 30):
+    """Load the files in one memory-limited subprocess (`python -m tests.helpers.hostile_pickles`): per file
+    the list of its outcomes ('LOADED <type>' or 'ERROR <exception type> <repr of the message>') and whether
+    global state survived; asserts that the process itself ended normally, without a traceback."""
+    from tests.helpers.runner import run_python  # pylint: disable=import-outside-toplevel
+    proc = run_python('-m', 'tests.helpers.hostile_pickles', '--loader', loader, *paths, memory_limit=memory_limit)
+    lines = proc.stdout.splitlines()
+    started = [line.split(' ', 1)[1] for line in lines if line.startswith('START ')]
+    assert proc.returncode == 0, 'loader died (exit %d) while loading %s\n%s' % (
+        proc.returncode, started[-1] if started else None, proc.stderr[-3000:])
+    assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
+    results = {path: [] for path in paths}
+    states = {}
+    for line in lines:
+        if line.startswith('RESULT '):
+            path, outcome = line[len('RESULT '):].split(' ', 1)
+            results[path].append(outcome)
+        elif line.startswith('STATE '):
+            path, state = line[len('STATE '):].split(' ', 1)
+            states[path] = state
+    return results, states, lines
+
+
+def write_corpus(directory, corpus, file_name=None):
+    """Write name -> bytes as <directory>/<name>.pkl, or with file_name as <directory>/<name>/<file_name>
+    (a run directory's submit_config.pkl, a CIFAR batch); returns name -> path."""
+    import os  # pylint: disable=import-outside-toplevel
+    paths = {}
+    for name, data in corpus.items():
+        if file_name is None:
+            paths[name] = os.path.join(directory, name + '.pkl')
+        else:
+            paths[name] = os.path.join(directory, name, file_name)
+        os.makedirs(os.path.dirname(paths[name]), exist_ok=True)
+        with open(paths[name], 'wb') as f:
+            f.write(data)
+    return paths
+
+
+def assert_refused_in_one_line(results, states, paths, error_type, expected=None, prefix=None):
+    """Every file was refused with exactly one `error_type` line (starting with its path, or with
+    prefix(path)), global state intact, and for the names in `expected` the message holds that fragment."""
+    import ast  # pylint: disable=import-outside-toplevel
+    for name, path in paths.items():
+        assert len(results[path]) == 1, (name, results[path])
+        outcome = results[path][0]
+        assert outcome.startswith('ERROR %s ' % error_type), (name, outcome)
+        message = ast.literal_eval(outcome[len('ERROR %s ' % error_type):])
+        start = path if prefix is None else prefix(path)
+        assert message.startswith(start) and '\n' not in message, (name, message)
+        assert states[path] == 'intact', name
+        if expected and name in expected:
+            assert expected[name] in message, (name, message)
+
+
 if __name__ == '__main__':
-    load_each(sys.argv[1:])
+    if sys.argv[1:2] == ['--loader']:
+        load_each(sys.argv[3:], sys.argv[2])
+    else:
+        load_each(sys.argv[1:])
