@@ -170,12 +170,15 @@ class FrozenGraphNetwork:
             if name is None or name.split(':')[0] not in node_names:
                 raise NetworkPickleError('%s: the GraphDef has no %s tensor %s (expected one of %s)'
                                  % (source, what, name, ', '.join(self.KNOWN_INPUTS) if what == 'input' else output_name))
+        if graph_def.library.function or graph_def.library.gradient:
+            raise NetworkPickleError('%s: the GraphDef defines functions (%d in its library); a frozen feature network '
+                                     'has none, and they are not imported' % (source, len(graph_def.library.function)))
         file_name = os.path.splitext(os.path.basename(str(source)))[0]
         self.name = 'Frozen_' + re.sub(r'[^A-Za-z0-9_.\-]', '_', file_name)  # a valid scope name, also for URLs
         self.source = source
         self.input_name = input_name
         self.output_name = output_name
-        self.graph_def = _prune_graph_def(graph_def, input_name.split(':')[0], output_name.split(':')[0])
+        self.graph_def = _prune_graph_def(graph_def, input_name.split(':')[0], output_name.split(':')[0], source)
         self.num_features = None
         self.input_shape = [None, 3, None, None]
 
@@ -222,24 +225,50 @@ def _as_rgb(x):
     return x
 
 
-def _prune_graph_def(graph_def, input_node, output_node):
-    """Only the nodes between input and output, without recorded shapes; the input node becomes a float
-    placeholder."""
+# The ops a frozen Inception-like graph computes its features with, between its input and pool_3: pure math
+# and array ops. classify_image_graph_def.pb uses Const, Cast, ExpandDims, ResizeBilinear, Sub, Mul, Conv2D,
+# BatchNormWithGlobalNormalization, CheckNumerics, Identity, Relu, MaxPool, AvgPool, Concat, Reshape, MatMul,
+# Add and Softmax (its DecodeJpeg is upstream of the input and pruned); the TF-slim / tensorflow_gan graphs
+# FusedBatchNorm*, ConcatV2, Mean, Squeeze, ... Anything else (file, queue, variable, py_func, function call
+# ops) is refused, also as a control input.
+ALLOWED_GRAPH_OPS = frozenset([
+    'Const', 'Placeholder', 'PlaceholderWithDefault', 'Identity', 'CheckNumerics', 'NoOp', 'StopGradient',
+    'Conv2D', 'DepthwiseConv2dNative', 'MatMul', 'BiasAdd', 'BatchNormWithGlobalNormalization',
+    'FusedBatchNorm', 'FusedBatchNormV2', 'FusedBatchNormV3',
+    'Relu', 'Relu6', 'Elu', 'Selu', 'Sigmoid', 'Tanh', 'Softplus', 'Softmax', 'LogSoftmax',
+    'MaxPool', 'AvgPool', 'Mean', 'Sum', 'Max', 'Min',
+    'Add', 'AddV2', 'AddN', 'Sub', 'Mul', 'RealDiv', 'Div', 'Neg', 'Maximum', 'Minimum', 'Square', 'SquaredDifference',
+    'Sqrt', 'Rsqrt', 'Reciprocal', 'Exp', 'Log', 'Abs',
+    'Reshape', 'Squeeze', 'ExpandDims', 'Transpose', 'Concat', 'ConcatV2', 'Pack', 'Unpack', 'Slice', 'StridedSlice',
+    'Split', 'SplitV', 'Pad', 'PadV2', 'MirrorPad', 'Shape', 'Cast', 'ResizeBilinear', 'ResizeBicubic',
+    'ResizeNearestNeighbor',
+])
+
+
+def _prune_graph_def(graph_def, input_node, output_node, source='<graph>'):
+    """Only the nodes between input and output (data and control inputs), without recorded shapes; the input
+    node becomes a float placeholder. Every remaining op must be in ALLOWED_GRAPH_OPS."""
     nodes = {node.name: node for node in graph_def.node}
     keep, stack = set(), [output_node]
     while stack:
         name = stack.pop()
         if name in keep:
             continue
+        if name not in nodes:
+            raise NetworkPickleError('%s: the GraphDef refers to a node %r that it does not define' % (source, name[:100]))
         keep.add(name)
         if name != input_node:
             stack += [inp.lstrip('^').split(':')[0] for inp in nodes[name].input]
     if input_node not in keep:
-        raise NetworkPickleError("The GraphDef's output %s does not depend on its input %s" % (output_node, input_node))
+        raise NetworkPickleError("%s: the GraphDef's output %s does not depend on its input %s" % (source, output_node, input_node))
+    refused = sorted(set('%s (node %r)' % (nodes[name].op[:100], name[:100]) for name in keep
+                         if name != input_node and nodes[name].op not in ALLOWED_GRAPH_OPS))
+    if refused:
+        raise NetworkPickleError('%s: the GraphDef computes its features with ops a feature network does not need: %s; '
+                                 'only pure math and array ops are imported' % (source, ', '.join(refused[:5])))
 
     pruned = tf.GraphDef()
     pruned.versions.CopyFrom(graph_def.versions)
-    pruned.library.CopyFrom(graph_def.library)
     for node in graph_def.node:
         if node.name == input_node:
             placeholder = pruned.node.add(name=input_node, op='Placeholder')
