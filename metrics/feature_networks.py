@@ -2,11 +2,14 @@
 they are loaded.
 
 Inception-v3 for FID, LPIPS/VGG16 for PPL and the CelebA-HQ attribute classifiers for LS are NVIDIA's
-published pickles, whose build functions are Python code stored inside the pickle. That code runs only when
-the caller passes allow_embedded_code=True (the metric presets do, because the default files are the
-published ones). Where the files come from: the caller's argument, else a config.py entry
-(`inception_network`, `lpips_network`, `celebahq_classifiers`), else the original URL. A frozen Inception
-GraphDef (classify_image_graph_def.pb) is data only and needs no permission.
+published pickles, whose build functions are Python code stored inside the pickle. That code runs only with
+permission (embedded_code_allowed): allow_embedded_code=True lets any file run it (the caller trusts the
+file: run_metrics.py / project_images.py --allow-embedded-code); the presets' allow_embedded_code='defaults'
+only the default files, i.e. the published URLs and the config.py entries (`inception_network`,
+`lpips_network`, `celebahq_classifiers`: config.py is Python the user runs anyway), never a file given on
+the command line. Where the files come from: the caller's argument, else the config.py entry, else the
+original URL. A frozen Inception GraphDef (classify_image_graph_def.pb) is data only (pure math/array ops)
+and needs no permission.
 """
 
 import io
@@ -70,6 +73,28 @@ CELEBAHQ_CLASSIFIER_URLS = [
 ]
 
 
+PUBLISHED_URLS = frozenset([INCEPTION_URL, LPIPS_URL] + CELEBAHQ_CLASSIFIER_URLS)
+DEFAULTS = 'defaults'  # allow_embedded_code of the metric presets and the projector: only for the default files
+EMBEDDED_CODE_HINT = ('run_metrics.py / project_images.py: --allow-embedded-code, in Python: allow_embedded_code=True; '
+                      'only for a file you trust')
+
+
+def check_embedded_code_option(value):
+    """allow_embedded_code as the metrics and the projector take it: True, False or 'defaults'."""
+    if value is True or value is False or value == DEFAULTS:
+        return value
+    raise ValueError("allow_embedded_code must be True, False or %r, got %r" % (DEFAULTS, value))
+
+
+def embedded_code_allowed(option, given_source):
+    """Whether a feature network pickle may run its embedded code. given_source: the file the user chose
+    (None = the default one: config.py's entry, else the published URL)."""
+    option = check_embedded_code_option(option)
+    if option == DEFAULTS:
+        return given_source is None or given_source in PUBLISHED_URLS
+    return option
+
+
 def default_inception():
     """Inception-v3 feature network for FID: config.inception_network, else the published pickle."""
     return getattr(config, 'inception_network', None) or INCEPTION_URL
@@ -129,8 +154,8 @@ def load_feature_network(file_or_url, allow_embedded_code=False, cache_dir=None)
     try:
         net = load_network_pickle(io.BytesIO(data), allow_embedded_code=allow_embedded_code)
     except NetworkPickleError as e:
-        hint = '' if allow_embedded_code else \
-            ' (feature networks with embedded code need allow_embedded_code=True; the metric presets set it)'
+        hint = ' (to run the code stored in a feature network pickle: %s)' % EMBEDDED_CODE_HINT \
+            if not allow_embedded_code and 'embedded code was not run' in str(e) else ''
         raise NetworkPickleError('%s: %s%s' % (file_or_url, e, hint)) from e
     if not isinstance(net, Network):
         raise NetworkPickleError('%s: expected a single network in the feature pickle, found %s'

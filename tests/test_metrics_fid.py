@@ -273,7 +273,25 @@ def test_feature_pickle_embedded_code_needs_explicit_permission(tmp_path):
         feature_networks.load_feature_network(feature_pkl)
     net = feature_networks.load_feature_network(feature_pkl, allow_embedded_code=True)
     assert net.output_shape == [None, 8]
-    assert metric_base.fid50k.allow_embedded_code is True
+    assert metric_base.fid50k.allow_embedded_code == 'defaults'
+
+
+def test_presets_run_embedded_code_of_the_default_files_only(fid_env, monkeypatch):
+    """The presets' allow_embedded_code='defaults': the published URLs and config.py's entry may run their code,
+    a user-given feature pickle only with allow_embedded_code=True (run_metrics.py --allow-embedded-code)."""
+    allowed = feature_networks.embedded_code_allowed
+    assert allowed('defaults', None) and allowed('defaults', feature_networks.INCEPTION_URL) and allowed('defaults', feature_networks.LPIPS_URL)
+    assert not allowed('defaults', fid_env['feature_pkl']) and allowed(True, fid_env['feature_pkl']) and not allowed(False, None)
+    with pytest.raises(ValueError, match='allow_embedded_code must be True, False or'):
+        make_fid(None, allow_embedded_code='yes')
+    metric = make_fid(fid_env['feature_pkl'], allow_embedded_code='defaults')
+    with pytest.raises(NetworkPickleError) as e:
+        metric.run(fid_env['network_pkl'], dataset_args=fid_env['dataset_args'], log_results=False)
+    assert str(e.value).startswith(fid_env['feature_pkl'] + ': ') and '--allow-embedded-code' in str(e.value)
+    monkeypatch.setattr(config, 'inception_network', fid_env['feature_pkl'], raising=False)  # config.py: the default file
+    metric = make_fid(None, allow_embedded_code='defaults')
+    metric.run(fid_env['network_pkl'], dataset_args=fid_env['dataset_args'], log_results=False)
+    assert abs(metric.get_results()['fid_test']) < 1e-4
 
 
 def test_fid_needs_a_dataset(fid_env):
