@@ -22,7 +22,6 @@ import gzip
 import io
 import multiprocessing
 import os
-import pickle
 import shutil
 import signal
 import sys
@@ -33,6 +32,7 @@ import PIL.Image
 from tqdm import tqdm
 
 from dnnlib import cli
+from dnnlib import safe_pickle
 from dnnlib.util import UserError
 
 # TensorFlow is imported only by the commands that write or read TFRecords, and never by the worker
@@ -471,17 +471,12 @@ def _load_hdf5_image(filename, dataset_name, index):
 # Reading other file formats.
 
 
-class _ArrayUnpickler(pickle.Unpickler):
-    """For dataset pickles (CIFAR, SVHN): NumPy arrays and plain containers only, nothing that runs code."""
+class _ArrayUnpickler(safe_pickle.DataUnpickler):
+    """For dataset pickles (CIFAR, SVHN; also Python 2's): NumPy arrays of plain numeric dtypes, bytes, strings
+    and plain containers only, with the bounds of dnnlib.safe_pickle (nesting depth, sizes bounded by the file)."""
 
-    def find_class(self, module, name):
-        numpy_ok = module in ('numpy', 'numpy.core.multiarray', 'numpy._core.multiarray') and \
-            name in ('ndarray', 'dtype', '_reconstruct', 'scalar')
-        builtins_ok = module in ('builtins', '__builtin__') and name in ('list', 'dict', 'tuple', 'set', 'bytearray')
-        codecs_ok = (module, name) == ('_codecs', 'encode')  # how Python 3 writes bytes in protocol-2 pickles
-        if not (numpy_ok or builtins_ok or codecs_ok):
-            raise pickle.UnpicklingError('refusing to load %s.%s' % (module, name))
-        return super().find_class(module, name)
+    safe_globals = safe_pickle.ARRAY_GLOBALS
+    what = 'numpy arrays of numbers and plain containers'
 
 
 def _load_pickle(path, what):
@@ -489,9 +484,9 @@ def _load_pickle(path, what):
         error('%s file not found: %s' % (what, path))
     try:
         with open(path, 'rb') as f:
-            return _ArrayUnpickler(f, encoding='latin1').load()
-    except Exception as e:
-        error('Cannot read %s file %s: %s' % (what, path, e))
+            return safe_pickle.load_data(f, _ArrayUnpickler, what='%s file' % what)
+    except (safe_pickle.PickleDataError, OSError) as e:
+        error('Cannot read %s file %s: %s' % (what, path, cli.first_line(e)))
 
 
 def _onehot(labels, num_classes, source):

@@ -14,11 +14,12 @@ Written per image <name> into --outdir (every path is printed, one per line):
 Examples:
   python project_images.py --network results/00000-sgan-ffhq-1gpu/network-final.pkl photos/ --outdir out
   python project_images.py --network ffhq.pkl face.png --steps 500 --optimize-noise --batch 4
-  python project_images.py --network ffhq.pkl face.png --perceptual-network vgg16_zhang_perceptual.pkl
+  python project_images.py --network ffhq.pkl face.png --perceptual-network vgg16_zhang_perceptual.pkl --allow-embedded-code
 
 The perceptual network is NVIDIA's vgg16_zhang_perceptual.pkl by default (downloaded to the cache, or
-config.lpips_network). That pickle defines its network by code it carries, which is run: give only
-perceptual pickles you trust. --perceptual-weight 0 optimises the pixel loss alone (no download).
+config.lpips_network). That pickle defines its network by code it carries, which is run for the default
+file; a --perceptual-network pickle runs its code only with --allow-embedded-code: give it only for files
+you trust. --perceptual-weight 0 optimises the pixel loss alone (no download).
 Edit the results with edit_latents.py.
 """
 
@@ -183,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--pixel-weight', type=cli.non_negative_float, default=1.0, help='weight of the MSE of [-1, 1] images (default: %(default)s)')
     parser.add_argument('--perceptual-network', metavar='PKL', default=None,
                         help='distance or feature network pickle (path or URL) (default: the published vgg16_zhang_perceptual.pkl)')
+    parser.add_argument('--allow-embedded-code', action='store_true',
+                        help='let the --perceptual-network pickle run the Python code stored in it (as the published '
+                        'vgg16_zhang_perceptual.pkl does; the default download runs its code anyway); only for a file you trust')
     parser.add_argument('--perceptual-size', type=cli.positive_int, default=256,
                         help='the perceptual loss sees images downsampled to at most this size (default: %(default)s)')
     parser.add_argument('--initial-noise', type=cli.non_negative_float, default=0.05,
@@ -221,7 +225,8 @@ def main(argv=None) -> None:
     channels, height, width = Gs.components.synthesis.output_shape[1:]
     targets = np.stack([load_target_image(f, channels, (height, width), args.fit) for f in files])
 
-    perceptual = projector_lib.load_perceptual_network(args.perceptual_network) if args.perceptual_weight > 0 else None
+    allow = True if args.allow_embedded_code else 'defaults'
+    perceptual = projector_lib.load_perceptual_network(args.perceptual_network, allow) if args.perceptual_weight > 0 else None
     proj = projector_lib.Projector(
         num_steps=args.steps, initial_learning_rate=args.lr, perceptual_weight=args.perceptual_weight,
         pixel_weight=args.pixel_weight, perceptual_network=perceptual, perceptual_size=args.perceptual_size,

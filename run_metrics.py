@@ -17,6 +17,8 @@ Examples:
   # Quick look with fewer images, offline feature networks:
   python run_metrics.py --metrics=fid50k --network=my.pkl --dataset=mine --num-images=5000 \\
       --inception=classify_image_graph_def.pb
+  # A local copy of a published feature pickle runs the code stored in it only when you allow it:
+  python run_metrics.py --metrics=ppl_wend --network=my.pkl --lpips=vgg16_zhang_perceptual.pkl --allow-embedded-code
   python run_metrics.py --list-metrics
 """
 
@@ -89,6 +91,10 @@ def _create_parser():
     options.add_argument('--classifiers', metavar='DIR',
                          help='LS: directory of celebahq-classifier-NN-*.pkl files (default: '
                          'config.celebahq_classifiers, else the published pickles)')
+    options.add_argument('--allow-embedded-code', action='store_true',
+                         help='Let the feature-network pickles given by --inception, --lpips or --classifiers run the '
+                         'Python code stored in them (as the published ones do; those run theirs anyway). Only for files '
+                         'you trust; a frozen GraphDef needs no permission')
     cli.add_precision_argument(options, 'the generator')
     cli.add_verbose_argument(options)
     options.add_argument('--result-dir', default=config.result_dir,
@@ -125,6 +131,8 @@ def _apply_overrides(metric_args, args):
         metric_args.lpips = args.lpips
     if args.classifiers and func.endswith('.LS'):
         metric_args.classifiers = args.classifiers
+    if args.allow_embedded_code and 'allow_embedded_code' in metric_args:
+        metric_args.allow_embedded_code = True
 
 
 def _needs_reals(metric_args):

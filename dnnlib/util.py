@@ -448,14 +448,35 @@ def _drive_confirmation_url(url: str, headers: Any, body: bytes) -> Union[str, N
     return None
 
 
-def _fetch(session: Any, url: str, deadline: float, stall_timeout: float) -> Tuple[Any, bytes]:
-    """(headers, body) of one streamed GET. No data for stall_timeout seconds, or the deadline passing, ends it."""
+DEFAULT_MAX_DOWNLOAD_BYTES = 2 << 30  # open_url's default size limit (the published pickles are at most ~300 MB)
+
+
+def _file_name(url: str, headers: Any) -> str:
+    """The name a download is cached under: the server's Content-Disposition file name, else the URL."""
+    match = re.search(r'filename="([^"]*)"', headers.get("Content-Disposition", "")) if headers is not None else None
+    return match[1] if match else url
+
+
+def _cache_file_path(cache_dir: str, url_md5: str, name: str) -> str:
+    return os.path.join(cache_dir, url_md5 + "_" + re.sub(r"[^0-9a-zA-Z-._]", "_", name)[-128:])
+
+
+def _fetch(session: Any, url: str, deadline: float, stall_timeout: float, max_bytes: int, got_headers) -> Tuple[Any, bytes]:
+    """(headers, body) of one streamed GET. No data for stall_timeout seconds, the deadline passing, or more than
+    max_bytes of (decoded) data end it; got_headers(headers) is called as soon as the response starts."""
     import requests
     import urllib3
     wait = max(min(stall_timeout, deadline - time.monotonic()), 0.001)
     try:
         with session.get(url, stream=True, timeout=(wait, wait)) as res:
             res.raise_for_status()
+            got_headers(res.headers)
+            try:
+                declared = int(res.headers.get("Content-Length", -1))
+            except ValueError:
+                declared = -1
+            if declared > max_bytes and not res.headers.get("Content-Encoding"):
+                raise _NotRetried("the server announces %d bytes, more than the limit of %d bytes (max_bytes)" % (declared, max_bytes))
             read = getattr(res.raw, "read1", None) or res.raw.read  # read1: what one socket read brings
             body = io.BytesIO()
             while True:
@@ -464,22 +485,30 @@ def _fetch(session: Any, url: str, deadline: float, stall_timeout: float) -> Tup
                 chunk = read(1 << 20, decode_content=True)
                 if not chunk:
                     return res.headers, body.getvalue()
+                if body.tell() + len(chunk) > max_bytes:
+                    raise _NotRetried("the download is larger than the limit of %d bytes (max_bytes; after decoding)" % max_bytes)
                 body.write(chunk)
     except (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, TimeoutError) as e:
         raise _NotRetried("no data from the server for %g s (stalled)" % wait) from e
 
 
 def _download(url: str, num_attempts: int, verbose: bool, retry_delay: float, validate, timeout: float,
-              stall_timeout: float, cache_file: Union[str, None]) -> Tuple[str, bytes]:
+              stall_timeout: float, max_bytes: int, cache_dir: Union[str, None], url_md5: str) -> Tuple[str, bytes]:
     """(file name, content) of a URL, retrying network and HTTP errors, following Drive's confirmation page."""
     import requests
     deadline = time.monotonic() + timeout
+    response_headers = [None]
+
+    def got_headers(headers):
+        response_headers[0] = headers
+
     with requests.Session() as session:
         if verbose:
             print("Downloading %s ..." % url, end="", flush=True)
         for attempt in range(1, num_attempts + 1):
             try:
-                headers, body = _fetch(session, url, deadline, stall_timeout)
+                response_headers[0] = None
+                headers, body = _fetch(session, url, deadline, stall_timeout, max_bytes, got_headers)
                 if len(body) == 0:
                     raise IOError("No data received")
                 confirm_url = _drive_confirmation_url(url, headers, body)
@@ -491,13 +520,13 @@ def _download(url: str, num_attempts: int, verbose: bool, retry_delay: float, va
                     raise _NotRetried("the server sent something other than the file: %s" % problem)
                 if verbose:
                     print(" done")
-                match = re.search(r'filename="([^"]*)"', headers.get("Content-Disposition", ""))
-                return (match[1] if match else url), body
+                return _file_name(url, headers), body
             except Exception as e:  # network errors, HTTP errors, empty bodies: retry
                 if attempt == num_attempts or isinstance(e, _NotRetried) or time.monotonic() >= deadline:
                     if verbose:
                         print(" failed")
-                    where = "" if cache_file is None else " (cache file: %s)" % cache_file
+                    where = "" if cache_dir is None else " (cache file: %s, not written)" % _cache_file_path(
+                        cache_dir, url_md5, _file_name(url, response_headers[0]))
                     raise IOError("Could not download %s after %d attempt%s: %s%s"
                                   % (url, attempt, "" if attempt == 1 else "s", e, where)) from e
                 if verbose:
@@ -527,7 +556,8 @@ def _read_valid_cache_file(path: str, url: str, validate, verbose: bool) -> Unio
 
 
 def open_url(url: str, cache_dir: str = None, num_attempts: int = 10, verbose: bool = True, retry_delay: float = 1.0,
-             validate=None, timeout: float = 3600.0, stall_timeout: float = 60.0) -> Any:
+             validate=None, timeout: float = 3600.0, stall_timeout: float = 60.0,
+             max_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES) -> Any:
     """Download a URL (with retries) and return a binary file object with its content.
 
     With cache_dir, the content is stored as '<md5 of url>_<file name>' and a later call with the same URL
@@ -536,25 +566,30 @@ def open_url(url: str, cache_dir: str = None, num_attempts: int = 10, verbose: b
     data that is not the expected file); the default, looks_like_network_file, accepts pickles and frozen
     GraphDefs. A cache file that fails the check is removed and downloaded again. `timeout` limits the whole
     download in seconds (all attempts), `stall_timeout` each wait for data; a stalled server is not retried.
+    `max_bytes` limits the size of the (decoded) content, checked while it streams in: a small compressed
+    response cannot fill the memory. Errors name the URL and the cache file.
     """
     if not is_url(url):
         raise ValueError("Not a URL: %r" % (url,))
     if num_attempts < 1:
         raise ValueError("open_url: num_attempts must be >= 1")
+    if max_bytes < 1:
+        raise ValueError("open_url: max_bytes must be >= 1")
     validate = looks_like_network_file if validate is None else validate
 
     url_md5 = hashlib.md5(url.encode("utf-8")).hexdigest()
     cached = _cache_lookup(cache_dir, url_md5)
     if cached is not None:
+        if os.path.getsize(cached) > max_bytes:
+            raise IOError("The cache file %s of %s is larger than the limit of %d bytes (max_bytes)" % (cached, url, max_bytes))
         data = _read_valid_cache_file(cached, url, validate, verbose)
         if data is not None:
             return io.BytesIO(data)
 
-    pattern = None if cache_dir is None else os.path.join(cache_dir, url_md5 + "_*")
-    url_name, url_data = _download(url, num_attempts, verbose, retry_delay, validate, timeout, stall_timeout, pattern)
+    url_name, url_data = _download(url, num_attempts, verbose, retry_delay, validate, timeout, stall_timeout, max_bytes,
+                                   cache_dir, url_md5)
     if cache_dir is not None:
-        safe_name = re.sub(r"[^0-9a-zA-Z-._]", "_", url_name)[-128:]
-        cache_file = os.path.join(cache_dir, url_md5 + "_" + safe_name)
+        cache_file = _cache_file_path(cache_dir, url_md5, url_name)
         try:
             atomic_write(cache_file, lambda f: f.write(url_data))
         except OSError as e:

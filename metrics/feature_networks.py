@@ -2,11 +2,14 @@
 they are loaded.
 
 Inception-v3 for FID, LPIPS/VGG16 for PPL and the CelebA-HQ attribute classifiers for LS are NVIDIA's
-published pickles, whose build functions are Python code stored inside the pickle. That code runs only when
-the caller passes allow_embedded_code=True (the metric presets do, because the default files are the
-published ones). Where the files come from: the caller's argument, else a config.py entry
-(`inception_network`, `lpips_network`, `celebahq_classifiers`), else the original URL. A frozen Inception
-GraphDef (classify_image_graph_def.pb) is data only and needs no permission.
+published pickles, whose build functions are Python code stored inside the pickle. That code runs only with
+permission (embedded_code_allowed): allow_embedded_code=True lets any file run it (the caller trusts the
+file: run_metrics.py / project_images.py --allow-embedded-code); the presets' allow_embedded_code='defaults'
+only the default files, i.e. the published URLs and the config.py entries (`inception_network`,
+`lpips_network`, `celebahq_classifiers`: config.py is Python the user runs anyway), never a file given on
+the command line. Where the files come from: the caller's argument, else the config.py entry, else the
+original URL. A frozen Inception GraphDef (classify_image_graph_def.pb) is data only (pure math/array ops)
+and needs no permission.
 """
 
 import io
@@ -70,6 +73,28 @@ CELEBAHQ_CLASSIFIER_URLS = [
 ]
 
 
+PUBLISHED_URLS = frozenset([INCEPTION_URL, LPIPS_URL] + CELEBAHQ_CLASSIFIER_URLS)
+DEFAULTS = 'defaults'  # allow_embedded_code of the metric presets and the projector: only for the default files
+EMBEDDED_CODE_HINT = ('run_metrics.py / project_images.py: --allow-embedded-code, in Python: allow_embedded_code=True; '
+                      'only for a file you trust')
+
+
+def check_embedded_code_option(value):
+    """allow_embedded_code as the metrics and the projector take it: True, False or 'defaults'."""
+    if value is True or value is False or value == DEFAULTS:
+        return value
+    raise ValueError("allow_embedded_code must be True, False or %r, got %r" % (DEFAULTS, value))
+
+
+def embedded_code_allowed(option, given_source):
+    """Whether a feature network pickle may run its embedded code. given_source: the file the user chose
+    (None = the default one: config.py's entry, else the published URL)."""
+    option = check_embedded_code_option(option)
+    if option == DEFAULTS:
+        return given_source is None or given_source in PUBLISHED_URLS
+    return option
+
+
 def default_inception():
     """Inception-v3 feature network for FID: config.inception_network, else the published pickle."""
     return getattr(config, 'inception_network', None) or INCEPTION_URL
@@ -129,8 +154,8 @@ def load_feature_network(file_or_url, allow_embedded_code=False, cache_dir=None)
     try:
         net = load_network_pickle(io.BytesIO(data), allow_embedded_code=allow_embedded_code)
     except NetworkPickleError as e:
-        hint = '' if allow_embedded_code else \
-            ' (feature networks with embedded code need allow_embedded_code=True; the metric presets set it)'
+        hint = ' (to run the code stored in a feature network pickle: %s)' % EMBEDDED_CODE_HINT \
+            if not allow_embedded_code and 'embedded code was not run' in str(e) else ''
         raise NetworkPickleError('%s: %s%s' % (file_or_url, e, hint)) from e
     if not isinstance(net, Network):
         raise NetworkPickleError('%s: expected a single network in the feature pickle, found %s'
@@ -170,12 +195,15 @@ class FrozenGraphNetwork:
             if name is None or name.split(':')[0] not in node_names:
                 raise NetworkPickleError('%s: the GraphDef has no %s tensor %s (expected one of %s)'
                                  % (source, what, name, ', '.join(self.KNOWN_INPUTS) if what == 'input' else output_name))
+        if graph_def.library.function or graph_def.library.gradient:
+            raise NetworkPickleError('%s: the GraphDef defines functions (%d in its library); a frozen feature network '
+                                     'has none, and they are not imported' % (source, len(graph_def.library.function)))
         file_name = os.path.splitext(os.path.basename(str(source)))[0]
         self.name = 'Frozen_' + re.sub(r'[^A-Za-z0-9_.\-]', '_', file_name)  # a valid scope name, also for URLs
         self.source = source
         self.input_name = input_name
         self.output_name = output_name
-        self.graph_def = _prune_graph_def(graph_def, input_name.split(':')[0], output_name.split(':')[0])
+        self.graph_def = _prune_graph_def(graph_def, input_name.split(':')[0], output_name.split(':')[0], source)
         self.num_features = None
         self.input_shape = [None, 3, None, None]
 
@@ -222,24 +250,50 @@ def _as_rgb(x):
     return x
 
 
-def _prune_graph_def(graph_def, input_node, output_node):
-    """Only the nodes between input and output, without recorded shapes; the input node becomes a float
-    placeholder."""
+# The ops a frozen Inception-like graph computes its features with, between its input and pool_3: pure math
+# and array ops. classify_image_graph_def.pb uses Const, Cast, ExpandDims, ResizeBilinear, Sub, Mul, Conv2D,
+# BatchNormWithGlobalNormalization, CheckNumerics, Identity, Relu, MaxPool, AvgPool, Concat, Reshape, MatMul,
+# Add and Softmax (its DecodeJpeg is upstream of the input and pruned); the TF-slim / tensorflow_gan graphs
+# FusedBatchNorm*, ConcatV2, Mean, Squeeze, ... Anything else (file, queue, variable, py_func, function call
+# ops) is refused, also as a control input.
+ALLOWED_GRAPH_OPS = frozenset([
+    'Const', 'Placeholder', 'PlaceholderWithDefault', 'Identity', 'CheckNumerics', 'NoOp', 'StopGradient',
+    'Conv2D', 'DepthwiseConv2dNative', 'MatMul', 'BiasAdd', 'BatchNormWithGlobalNormalization',
+    'FusedBatchNorm', 'FusedBatchNormV2', 'FusedBatchNormV3',
+    'Relu', 'Relu6', 'Elu', 'Selu', 'Sigmoid', 'Tanh', 'Softplus', 'Softmax', 'LogSoftmax',
+    'MaxPool', 'AvgPool', 'Mean', 'Sum', 'Max', 'Min',
+    'Add', 'AddV2', 'AddN', 'Sub', 'Mul', 'RealDiv', 'Div', 'Neg', 'Maximum', 'Minimum', 'Square', 'SquaredDifference',
+    'Sqrt', 'Rsqrt', 'Reciprocal', 'Exp', 'Log', 'Abs',
+    'Reshape', 'Squeeze', 'ExpandDims', 'Transpose', 'Concat', 'ConcatV2', 'Pack', 'Unpack', 'Slice', 'StridedSlice',
+    'Split', 'SplitV', 'Pad', 'PadV2', 'MirrorPad', 'Shape', 'Cast', 'ResizeBilinear', 'ResizeBicubic',
+    'ResizeNearestNeighbor',
+])
+
+
+def _prune_graph_def(graph_def, input_node, output_node, source='<graph>'):
+    """Only the nodes between input and output (data and control inputs), without recorded shapes; the input
+    node becomes a float placeholder. Every remaining op must be in ALLOWED_GRAPH_OPS."""
     nodes = {node.name: node for node in graph_def.node}
     keep, stack = set(), [output_node]
     while stack:
         name = stack.pop()
         if name in keep:
             continue
+        if name not in nodes:
+            raise NetworkPickleError('%s: the GraphDef refers to a node %r that it does not define' % (source, name[:100]))
         keep.add(name)
         if name != input_node:
             stack += [inp.lstrip('^').split(':')[0] for inp in nodes[name].input]
     if input_node not in keep:
-        raise NetworkPickleError("The GraphDef's output %s does not depend on its input %s" % (output_node, input_node))
+        raise NetworkPickleError("%s: the GraphDef's output %s does not depend on its input %s" % (source, output_node, input_node))
+    refused = sorted(set('%s (node %r)' % (nodes[name].op[:100], name[:100]) for name in keep
+                         if name != input_node and nodes[name].op not in ALLOWED_GRAPH_OPS))
+    if refused:
+        raise NetworkPickleError('%s: the GraphDef computes its features with ops a feature network does not need: %s; '
+                                 'only pure math and array ops are imported' % (source, ', '.join(refused[:5])))
 
     pruned = tf.GraphDef()
     pruned.versions.CopyFrom(graph_def.versions)
-    pruned.library.CopyFrom(graph_def.library)
     for node in graph_def.node:
         if node.name == input_node:
             placeholder = pruned.node.add(name=input_node, op='Placeholder')

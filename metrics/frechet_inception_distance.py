@@ -75,8 +75,9 @@ class FID(metric_base.MetricBase):
         inception: Path or URL of the feature network: inception_v3_features.pkl, or a frozen Inception
             GraphDef such as classify_image_graph_def.pb (tensor pool_3:0). None = config.inception_network,
             else the published pickle.
-        allow_embedded_code: Run the code stored in the feature-network pickle (the presets set True:
-            the published pickle defines its network that way).
+        allow_embedded_code: Run the code stored in the feature-network pickle: True (a file you trust),
+            False, or 'defaults' (the presets): only for the default file (the published pickle defines its
+            network that way, or config.inception_network), not for a user-given `inception`.
     """
 
     needs_reals = True
@@ -90,12 +91,12 @@ class FID(metric_base.MetricBase):
         self.num_images = int(num_images)
         self.minibatch_per_gpu = int(minibatch_per_gpu)
         self.inception = inception
-        self.allow_embedded_code = bool(allow_embedded_code)
+        self.allow_embedded_code = feature_networks.check_embedded_code_option(allow_embedded_code)
 
     def _evaluate(self, Gs, num_gpus):
         inception_src = self.inception or feature_networks.default_inception()
-        inception = feature_networks.load_feature_network(inception_src, allow_embedded_code=self.allow_embedded_code,
-                                                          cache_dir=self._cache_dir)
+        allow = feature_networks.embedded_code_allowed(self.allow_embedded_code, self.inception)
+        inception = feature_networks.load_feature_network(inception_src, allow_embedded_code=allow, cache_dir=self._cache_dir)
         towers = metric_base.tower_copies(inception, num_gpus)  # shared by reals and fakes
         mu_real, sigma_real = self._get_real_statistics(towers, inception_src)
         mu_fake, sigma_fake = self._get_fake_statistics(Gs, towers)

@@ -102,7 +102,8 @@ class LS(metric_base.MetricBase):
         minibatch_per_gpu: Images per tower per step.
         classifiers: List of classifier pickle paths/URLs, or a directory of the published file names
             (celebahq-classifier-NN-*.pkl). None = config.celebahq_classifiers, else the published URLs.
-        allow_embedded_code: Run the code stored in the classifier pickles (the presets set True).
+        allow_embedded_code: Run the code stored in the classifier pickles: True (files you trust), False, or
+            'defaults' (the presets): only for the default files, not for user-given `classifiers`.
     """
 
     def __init__(self, num_samples, num_keep, attrib_indices, minibatch_per_gpu, classifiers=None,
@@ -116,7 +117,7 @@ class LS(metric_base.MetricBase):
         self.attrib_indices = [int(i) for i in attrib_indices]
         self.minibatch_per_gpu = int(minibatch_per_gpu)
         self.classifiers = classifiers
-        self.allow_embedded_code = bool(allow_embedded_code)
+        self.allow_embedded_code = feature_networks.check_embedded_code_option(allow_embedded_code)
 
     def _load_classifiers(self):
         available = resolve_classifiers(self.classifiers or feature_networks.default_celebahq_classifiers())
@@ -124,7 +125,8 @@ class LS(metric_base.MetricBase):
         if missing:
             raise metric_base.MetricError('%s: no classifier for attribute index(es) %s (have %s)'
                              % (self.name, missing, sorted(available)))
-        return {i: feature_networks.load_feature_pickle(available[i], self.allow_embedded_code, what='LS classifier',
+        allow = feature_networks.embedded_code_allowed(self.allow_embedded_code, self.classifiers)
+        return {i: feature_networks.load_feature_pickle(available[i], allow, what='LS classifier',
                                                      cache_dir=self._cache_dir)
                 for i in self.attrib_indices}
 

@@ -5,8 +5,9 @@ training graph is left untouched, and appends one line per evaluation to `<run_d
 
 Feature networks (Inception-v3 for FID, LPIPS/VGG16 for PPL, the CelebA-HQ attribute classifiers for LS)
 are NVIDIA's published pickles, whose build functions are Python code stored inside the pickle. That code
-runs only when the metric is created with `allow_embedded_code=True`; the presets below opt in because
-the default files are the published ones. Where the files come from: a metric argument, else a
+runs only with permission: `allow_embedded_code=True` for any file (one you trust), or the presets'
+`allow_embedded_code='defaults'`, for the default files only (the published URLs and config.py's entries),
+never for a file given as a metric argument. Where the files come from: a metric argument, else a
 `config.py` entry (`inception_network`, `lpips_network`, `celebahq_classifiers`), else the original URL.
 """
 

@@ -105,7 +105,8 @@ class PPL(metric_base.MetricBase):
         crop: Measure the central face crop only (FFHQ / CelebA-HQ alignment; the presets crop).
         lpips: Path or URL of the distance network (vgg16_zhang_perceptual.pkl); None = config.lpips_network,
             else the published pickle.
-        allow_embedded_code: Run the code stored in the distance-network pickle (the presets set True).
+        allow_embedded_code: Run the code stored in the distance-network pickle: True (a file you trust), False,
+            or 'defaults' (the presets): only for the default file, not for a user-given `lpips`.
     """
 
     def __init__(self, num_samples, epsilon, space, sampling, minibatch_per_gpu, crop=True, lpips=None,
@@ -124,12 +125,13 @@ class PPL(metric_base.MetricBase):
         self.minibatch_per_gpu = int(minibatch_per_gpu)
         self.crop = bool(crop)
         self.lpips = lpips
-        self.allow_embedded_code = bool(allow_embedded_code)
+        self.allow_embedded_code = feature_networks.check_embedded_code_option(allow_embedded_code)
 
     def _evaluate(self, Gs, num_gpus):
         minibatch_size = num_gpus * self.minibatch_per_gpu
+        allow = feature_networks.embedded_code_allowed(self.allow_embedded_code, self.lpips)
         distance_measure = feature_networks.load_feature_pickle(self.lpips or feature_networks.default_lpips(),
-                                                                self.allow_embedded_code, what='PPL distance network',
+                                                                allow, what='PPL distance network',
                                                                 cache_dir=self._cache_dir)
         distance_expr = []
         for gpu_idx in range(num_gpus):

@@ -125,30 +125,87 @@ HOSTILE_CASES = [
     ('run_metrics.py', ['--network', '{pkl}', '--metrics', 'dummy', '--result-dir', '{tmp}/results']),
     ('train.py', ['--resume', '{pkl}', '--dataset', 'tiny', '--data-dir', '{tmp}/data', '--result-dir', '{tmp}/results',
                   '--gpus', '1', '--metrics', 'none']),
+    ('explore.py', ['--network', '{pkl}', '--port', '47613']),
+    ('-m training.demo_quality', ['--network', '{pkl}', '--json', '{tmp}/out/quality.json']),
 ]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize('script, argv', HOSTILE_CASES, ids=[case[0] for case in HOSTILE_CASES])
-def test_every_script_refuses_a_hostile_pickle_in_one_line(tmp_path, script, argv):
-    """A pickle that would run a command: every script that loads one says so in one line naming the
-    file; nothing runs, nothing is written."""
+def _hostile_pickle(kind, marker):
+    """'payload': a tuple whose first item would run a command; 'bare': a (G, D, Gs) tuple of Network objects
+    that never get their state (NEWOBJ without BUILD), which used to 'load' and crash each tool later."""
     import pickle
-    from tests.helpers.train_runs import make_dataset
-    marker = tmp_path / 'pwned'
+    from tests.helpers import hostile_pickles as hp
+    if kind == 'bare':
+        network = hp.Global('dnnlib.tflib.network', 'Network')
+        return hp.assemble((hp.New(network), hp.New(network), hp.New(network)), 4), 'network objects without a stored state'
 
     class Payload:
         def __reduce__(self):
             return (os.system, ('touch %s' % marker,))
+    return pickle.dumps((Payload(), 1, 2), protocol=4), 'Refusing to load'
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('kind', ['payload', 'bare'])
+@pytest.mark.parametrize('script, argv', HOSTILE_CASES, ids=[case[0].split('.')[-1] if case[0].startswith('-m') else case[0]
+                                                             for case in HOSTILE_CASES])
+def test_every_script_refuses_a_hostile_pickle_in_one_line(tmp_path, script, argv, kind):
+    """A pickle that would run a command, or one of bare networks: every script that loads one says so in one
+    line naming the file; nothing runs, nothing is written."""
+    from tests.helpers.runner import run_python
+    from tests.helpers.train_runs import make_dataset
+    marker = tmp_path / 'pwned'
+    data, fragment = _hostile_pickle(kind, marker)
     pkl = tmp_path / 'model.pkl'
-    pkl.write_bytes(pickle.dumps((Payload(), 1, 2), protocol=4))
+    pkl.write_bytes(data)
     _files(tmp_path)
-    make_dataset(tmp_path / 'data')
-    proc = run_script(script, *[arg.format(tmp=tmp_path, pkl=pkl) for arg in argv], cwd=str(tmp_path))
-    assert_one_error(proc, script, '%s: Refusing to load' % pkl)
+    if script == 'train.py':
+        make_dataset(tmp_path / 'data')
+    args = [arg.format(tmp=tmp_path, pkl=pkl) for arg in argv]
+    if script.startswith('-m '):
+        proc = run_python('-m', script[3:], *args, cwd=str(tmp_path), timeout=600)
+        prog = 'python ' + script
+    else:
+        proc = run_script(script, *args, cwd=str(tmp_path))
+        prog = script
+    line = assert_one_error(proc, prog, '%s: ' % pkl)
+    assert fragment in line, line
     assert not marker.exists()
     assert not os.path.exists(tmp_path / 'out')
     assert not os.path.exists(tmp_path / 'results') or os.listdir(tmp_path / 'results') == []
+
+
+EMBEDDED_CODE_CASES = [
+    ('run_metrics.py', ['--network', '{net}', '--metrics', 'ppl_zend', '--num-images', '2', '--lpips', '{pkl}',
+                        '--result-dir', '{tmp}/results']),
+    ('project_images.py', ['--network', '{net}', '{tmp}/target.png', '--outdir', '{tmp}/out', '--steps', '1',
+                           '--perceptual-network', '{pkl}']),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('script, argv', EMBEDDED_CODE_CASES, ids=[case[0] for case in EMBEDDED_CODE_CASES])
+def test_a_user_feature_pickle_runs_its_code_only_with_allow_embedded_code(tmp_path, script, argv):
+    """A feature/perceptual pickle given on the command line carries code (as NVIDIA's do): without
+    --allow-embedded-code the script refuses it in one line that names the flag, and the code does not run."""
+    import PIL.Image
+    from tests.helpers import hostile_pickles as hp
+    from tests.helpers import tiny_perceptual
+    from tests.helpers.factory import save_snapshot
+    import dnnlib.tflib as tflib
+    marker = tmp_path / 'ran'
+    net = tmp_path / 'net.pkl'
+    save_snapshot(net)
+    PIL.Image.new('RGB', (32, 32)).save(str(tmp_path / 'target.png'))
+    perceptual = tflib.Network('tiny_lpips', func_name=tiny_perceptual.tiny_lpips)
+    state = perceptual.__getstate__()
+    state['build_module_src'] += '\nopen(%r, "w").close()\n' % str(marker)
+    pkl = tmp_path / 'user_lpips.pkl'
+    pkl.write_bytes(hp.assemble(hp.Net(state), 4))
+    proc = run_script(script, *[arg.format(tmp=tmp_path, pkl=pkl, net=net) for arg in argv], cwd=str(tmp_path))
+    line = assert_one_error(proc, script, '%s: ' % pkl)
+    assert '--allow-embedded-code' in line and "uses the unknown build function 'tiny_lpips'" in line, line
+    assert not marker.exists()
 
 
 ORIGINAL_PICKLE_CASES = [

@@ -10,6 +10,7 @@ import gzip
 import io
 import os
 import pickle
+import struct
 import subprocess
 import sys
 
@@ -18,9 +19,11 @@ import PIL.Image
 import pytest
 import tensorflow.compat.v1 as tf
 
+import dnnlib
 import dnnlib.tflib as tflib
 import dataset_tool
 from training import dataset
+from tests.helpers import hostile_pickles as hp
 from tests.helpers.runner import ROOT, python_env, run_script
 
 
@@ -393,6 +396,23 @@ def test_create_mnist_truncated_file(tmp_path, capsys, mnist_dir):
     assert_failed_cleanly(cli_error(capsys, 'create_mnist', out, src), out, 'train-images-idx3-ubyte.gz')
 
 
+def _py2_string(data):
+    """A Python 2 str as cPickle writes it (SHORT_BINSTRING / BINSTRING): read back as latin-1 text."""
+    return b'U' + bytes([len(data)]) + data if len(data) < 256 else b'T' + struct.pack('<i', len(data)) + data
+
+
+def _py2_cifar_batch(images, labels, batch_label):
+    """A CIFAR-10 batch as the published files hold it: Python 2's cPickle, protocol 2 (str keys and array data)."""
+    dtype = (b'cnumpy\ndtype\n' + _py2_string(b'u1') + b'K\x00K\x01\x87R(K\x03' + _py2_string(b'|')
+             + b'NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb')
+    shape = b''.join(b'J' + struct.pack('<i', dim) for dim in images.shape) + b'\x86'
+    array = (b'cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85' + _py2_string(b'b') + b'\x87R(K\x01'
+             + shape + dtype + b'\x89' + _py2_string(images.tobytes()) + b'tb')
+    label_list = b']' + (b'(' + b''.join(b'K' + bytes([v]) for v in labels) + b'e' if labels else b'')
+    return (b'\x80\x02}(' + _py2_string(b'batch_label') + _py2_string(batch_label.encode()) + _py2_string(b'data') + array
+            + _py2_string(b'labels') + label_list + b'u.')
+
+
 def test_create_cifar10(tmp_path, capsys):
     rnd = np.random.RandomState(4)
     all_images, all_labels = [], []
@@ -400,7 +420,13 @@ def test_create_cifar10(tmp_path, capsys):
         images = rnd.randint(0, 256, size=(3, 3072)).astype(np.uint8)
         labels = [int(v) for v in rnd.randint(0, 10, size=3)]
         with open(tmp_path / ('data_batch_%d' % batch), 'wb') as f:
-            pickle.dump({'batch_label': 'training batch %d of 5' % batch, 'data': images, 'labels': labels}, f, protocol=2)
+            if batch == 1:  # the published batches: Python 2's format
+                data = _py2_cifar_batch(images, labels, 'training batch 1 of 5')
+                reference = pickle.loads(data, encoding='latin1')
+                assert reference['labels'] == labels and np.array_equal(reference['data'], images)
+                f.write(data)
+            else:
+                pickle.dump({'batch_label': 'training batch %d of 5' % batch, 'data': images, 'labels': labels}, f, protocol=2)
         all_images.append(images.reshape(-1, 3, 32, 32))
         all_labels += labels
     images, labels = np.concatenate(all_images), np.array(all_labels)
@@ -432,6 +458,30 @@ def test_cifar_pickle_cannot_run_code(tmp_path, capsys):
     out = str(tmp_path / 'cifar10')
     assert_failed_cleanly(cli_error(capsys, 'create_cifar10', out, tmp_path), out, 'data_batch_1')
     assert not os.path.exists(tmp_path / 'pwned')
+
+
+def test_hostile_dataset_pickles_are_refused_in_one_line(tmp_path):
+    """Every hostile or malformed pickle of the corpus as a CIFAR batch, in a memory-limited process: refused
+    with one line naming the file (no crash on deep nesting, no 2 GiB bytearray from 34 bytes, no object
+    fields through a forged dtype, no BUILD on numpy's own dtypes); networks and EasyDicts are not dataset
+    content either."""
+    marker = tmp_path / 'pwned'
+    corpus = hp.plain_corpus(marker)
+    corpus.update(hp.code_payloads(marker))
+    corpus.update({
+        'easydict_p2': pickle.dumps(dnnlib.EasyDict(data=1), protocol=2),
+        'forged_object_field_data_p2': hp.assemble({'data': hp.Build(hp._placeholder_array(), (  # pylint: disable=protected-access
+            1, (4,), hp.Build(hp._dtype('f8'), (3, '|', None, ('a',), {'a': (hp._dtype('O8'), 0)}, 8, 1, 0)),  # pylint: disable=protected-access
+            False, b'\x41' * 32)), 'labels': [0, 1, 2, 3]}, 2),
+    })
+    paths = hp.write_corpus(str(tmp_path / 'corpus'), corpus, file_name='data_batch_1')
+    results, states, _lines = hp.run_loader(list(paths.values()), 'dataset', memory_limit=2 << 30)
+    assert not marker.exists()
+    hp.assert_refused_in_one_line(results, states, paths, 'DatasetToolError', {
+        'deep_tuple_dict_key_p2': 'levels deep', 'bytearray_from_int_p2': 'bytearray() other than from bytes',
+        'dtype_forged_object_field_p2': 'numpy dtype', 'forged_object_field_data_p2': 'numpy dtype',
+        'dtype_singleton_byteorder_p2': "Refusing to load 'os.system'", 'easydict_p2': "Refusing to load 'dnnlib.util.EasyDict'",
+        'os_system_reduce_p2': "Refusing to load 'os.system'"}, prefix=lambda path: 'Cannot read CIFAR-10 file %s: ' % path)
 
 
 def test_create_svhn_from_mat(tmp_path, capsys):

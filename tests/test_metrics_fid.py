@@ -223,13 +223,75 @@ def test_frozen_graph_grayscale_and_bad_files(tmp_path):
         feature_networks.load_feature_pickle(graph_pb, what='LS classifier')
 
 
+def _write_graph(path, build):
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.placeholder(tf.float32, [None, None, None, 3], name='ExpandDims')
+        build(x)
+    with open(path, 'wb') as f:
+        f.write(graph.as_graph_def().SerializeToString())
+    return str(path)
+
+
+def test_frozen_graph_ops_are_allow_listed(tmp_path):
+    """A GraphDef is imported only with the pure math/array ops between its input and pool_3: file, queue or
+    function-call ops are refused (also as control inputs) before anything runs; JPEG decoding upstream of the
+    input is pruned away."""
+    net = feature_networks.load_feature_network(mf.save_inception_like_graph(str(tmp_path / 'classify_image_graph_def.pb')))
+    ops = set(node.op for node in net.graph_def.node)
+    assert 'DecodeJpeg' not in ops and 'CheckNumerics' in ops and ops <= feature_networks.ALLOWED_GRAPH_OPS
+    marker = tmp_path / 'written'
+
+    def write_file(x):
+        with tf.control_dependencies([tf.io.write_file(str(marker), tf.constant('pwned'))]):
+            tf.identity(tf.reduce_mean(x, axis=[1, 2], keepdims=True), name='pool_3')
+
+    def read_file(x):
+        tf.add(tf.reduce_mean(x, axis=[1, 2], keepdims=True), tf.strings.to_number(tf.io.read_file('/etc/hostname')), name='pool_3')
+
+    @tf.function
+    def double(x):
+        return x * 2.0
+
+    def function_call(x):
+        tf.identity(double(tf.reduce_mean(x, axis=[1, 2], keepdims=True)), name='pool_3')
+
+    for name, build, message in [('write.pb', write_file, "WriteFile (node 'WriteFile')"),
+                                 ('read.pb', read_file, "ReadFile (node 'ReadFile')"),
+                                 ('function.pb', function_call, 'defines functions')]:
+        path = _write_graph(tmp_path / name, build)
+        with pytest.raises(NetworkPickleError) as e:
+            net = feature_networks.load_feature_network(path)
+            tf.get_default_session().run(net.get_output_for(tf.zeros([1, 3, 8, 8], tf.uint8)))
+        assert str(e.value).startswith(path + ': ') and message in str(e.value) and '\n' not in str(e.value)
+    assert not marker.exists()
+
+
 def test_feature_pickle_embedded_code_needs_explicit_permission(tmp_path):
     feature_pkl, _ = mf.save_feature_pkl(str(tmp_path / 'features.pkl'), metric_nets.stub_features)
     with pytest.raises(NetworkPickleError, match='allow_embedded_code=True'):
         feature_networks.load_feature_network(feature_pkl)
     net = feature_networks.load_feature_network(feature_pkl, allow_embedded_code=True)
     assert net.output_shape == [None, 8]
-    assert metric_base.fid50k.allow_embedded_code is True
+    assert metric_base.fid50k.allow_embedded_code == 'defaults'
+
+
+def test_presets_run_embedded_code_of_the_default_files_only(fid_env, monkeypatch):
+    """The presets' allow_embedded_code='defaults': the published URLs and config.py's entry may run their code,
+    a user-given feature pickle only with allow_embedded_code=True (run_metrics.py --allow-embedded-code)."""
+    allowed = feature_networks.embedded_code_allowed
+    assert allowed('defaults', None) and allowed('defaults', feature_networks.INCEPTION_URL) and allowed('defaults', feature_networks.LPIPS_URL)
+    assert not allowed('defaults', fid_env['feature_pkl']) and allowed(True, fid_env['feature_pkl']) and not allowed(False, None)
+    with pytest.raises(ValueError, match='allow_embedded_code must be True, False or'):
+        make_fid(None, allow_embedded_code='yes')
+    metric = make_fid(fid_env['feature_pkl'], allow_embedded_code='defaults')
+    with pytest.raises(NetworkPickleError) as e:
+        metric.run(fid_env['network_pkl'], dataset_args=fid_env['dataset_args'], log_results=False)
+    assert str(e.value).startswith(fid_env['feature_pkl'] + ': ') and '--allow-embedded-code' in str(e.value)
+    monkeypatch.setattr(config, 'inception_network', fid_env['feature_pkl'], raising=False)  # config.py: the default file
+    metric = make_fid(None, allow_embedded_code='defaults')
+    metric.run(fid_env['network_pkl'], dataset_args=fid_env['dataset_args'], log_results=False)
+    assert abs(metric.get_results()['fid_test']) < 1e-4
 
 
 def test_fid_needs_a_dataset(fid_env):

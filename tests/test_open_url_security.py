@@ -2,6 +2,7 @@
 cached (also when sent as application/octet-stream), poisoned cache entries are removed and fetched again,
 and stalled or trickling servers fail within the limits with messages naming the URL and the cache file."""
 
+import gzip
 import hashlib
 import http.server
 import os
@@ -56,6 +57,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             bad = _Handler.bad_answers.get(path, 0) > 0
             _Handler.bad_answers[path] = _Handler.bad_answers.get(path, 0) - 1
             self._send(HTML_PAGE if bad else NET_BYTES)
+        elif path == '/gzip-bomb':  # 8 MB of zeros in about 8 KB
+            body = gzip.compress(b'\0' * (8 << 20))
+            self.send_response(200)
+            self.send_header('Content-Type', 'application/octet-stream')
+            self.send_header('Content-Encoding', 'gzip')
+            self.send_header('Content-Disposition', 'attachment; filename="net.pkl"')
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
         elif path == '/stall-headers':
             _Handler.release.wait(20)
         elif path == '/stall-body':
@@ -115,7 +125,7 @@ def test_a_page_that_is_not_the_file_is_not_cached(server, tmp_path, path):
         _open(url, cache)
     message = str(info.value)
     assert url in message and 'not a pickle or a frozen GraphDef' in message
-    assert os.path.join(cache, hashlib.md5(url.encode()).hexdigest() + '_*') in message  # names the cache file
+    assert '(cache file: %s, not written)' % _cache_file(cache, url) in message  # names the cache file (not a pattern)
     assert _Handler.counts[path] == 1  # a wrong answer is not retried 10 times
     assert not os.path.exists(cache) or os.listdir(cache) == []
 
@@ -173,7 +183,10 @@ def test_a_stalled_server_fails_after_the_stall_timeout(server, tmp_path, path):
         _open(server + path, cache, stall_timeout=0.5)
     assert time.monotonic() - start < 5
     message = str(info.value)
-    assert server + path in message and 'stalled' in message and 'cache file' in message
+    assert server + path in message and 'stalled' in message
+    name = 'net.pkl' if path == '/stall-body' else ('http___127.0.0.1_%s%s' % (server.rsplit(':', 1)[1], path)).replace('/', '_')
+    expected = os.path.join(cache, hashlib.md5((server + path).encode('utf-8')).hexdigest() + '_' + name)
+    assert '(cache file: %s, not written)' % expected in message  # the real file name, not a pattern
     assert _Handler.counts[path] == 1
     assert not os.path.exists(cache) or os.listdir(cache) == []
 
@@ -183,3 +196,21 @@ def test_a_trickling_server_fails_at_the_total_time_limit(server, tmp_path):
     with pytest.raises(IOError, match='did not finish within the time limit'):
         _open(server + '/trickle', str(tmp_path / 'cache'), timeout=1.0, stall_timeout=0.5)
     assert time.monotonic() - start < 4
+
+
+def test_downloads_are_limited_in_size_while_they_stream(server, tmp_path):
+    """max_bytes bounds the decoded content: a small gzip response cannot fill the memory; the error names the
+    URL and the cache file that was not written."""
+    cache = str(tmp_path / 'cache')
+    with pytest.raises(IOError) as info:
+        _open(server + '/gzip-bomb', cache, max_bytes=1 << 20)
+    message = str(info.value)
+    assert 'larger than the limit of 1048576 bytes' in message and server + '/gzip-bomb' in message
+    assert '(cache file: %s, not written)' % _cache_file(cache, server + '/gzip-bomb') in message
+    assert _Handler.counts['/gzip-bomb'] == 1 and (not os.path.exists(cache) or os.listdir(cache) == [])
+    assert _open(server + '/good', cache, max_bytes=len(NET_BYTES)) == NET_BYTES  # the limit itself is allowed
+    with pytest.raises(IOError, match='announces %d bytes, more than the limit of %d' % (len(NET_BYTES), len(NET_BYTES) - 1)):
+        _open(server + '/good', str(tmp_path / 'other'), max_bytes=len(NET_BYTES) - 1)
+    with pytest.raises(IOError, match='cache file %s of .* is larger than the limit of 10 bytes' % _cache_file(cache, server + '/good')):
+        _open(server + '/good', cache, max_bytes=10)  # also a cached file
+    assert util.DEFAULT_MAX_DOWNLOAD_BYTES == 2 << 30

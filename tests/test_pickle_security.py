@@ -3,14 +3,10 @@ hostile_pickles.py) is refused by misc.load_pkl in a memory-limited subprocess, 
 naming the file, without running code, crashing or changing EasyDict; legitimate pickles of every protocol
 (0-5) and of numpy 1.x and 2.x module names load with identical outputs, also the original's FID caches."""
 
-import ast
 import functools
 import os
 import pickle
-import resource
 import shutil
-import subprocess
-import sys
 from collections import OrderedDict
 
 import numpy as np
@@ -23,7 +19,7 @@ import dnnlib.tflib as tflib
 from metrics.frechet_inception_distance import FID
 from training import misc
 
-from tests.helpers.runner import ROOT, python_env
+from tests.helpers.runner import run_python
 from tests.helpers import hostile_pickles as hp
 from tests.helpers import metric_fixtures as mf
 from tests.helpers import metric_nets
@@ -66,45 +62,31 @@ EXPECTED_MESSAGES = {
     'net_component_is_itself_p2': "component 'me' must be a loaded network",
     'net_variables_wrong_shape_p2': 'in the pickle but',
     'net_g_missing_components_p2': "lacks the sub-network 'G_synthesis'",
-    'net_mapping_huge_fmaps_p2': "variable 'Dense0/weight' has shape [4, 4] in the pickle but [4, 16777216]",
+    'net_mapping_huge_fmaps_p2': "'dlatent_size' must be a number between 1 and 4096, got 16777216",
+    'net_mapping_wide_dlatents_p3': "variable 'Dense0/weight' has shape [4, 4] in the pickle but [4, 4096]",
     'net_mapping_many_layers_p4': "'Dense1/weight' of the rebuilt network is missing",
     'net_build_twice_p2': 'state of a network twice',
+    'memo_bytearray_copies_p4': 'allocate more (bytearrays) than a file of',
+    'memo_array_state_copies_p4': 'allocate more (numpy arrays) than a file of',
+    'memo_set_copies_p2': 'allocate more (sets) than a file of',
+    'memo_tuple_hash_bomb_p2': 'a tuple of more than 1000000 items',
+    'net_bare_top_p4': 'holds 1 network object without a stored state',
+    'net_bare_tuple_p2': 'holds 3 network objects without a stored state',
+    'net_bare_p0': 'holds 1 network object without a stored state',
+    'net_bare_in_list_p1': 'holds 1 network object without a stored state',
+    'net_state_reused_p2': 'several networks from one stored state',
+    'net_kwargs_resolution_16384_p2': "'resolution' must be a power of two between 4 and 8192, got 16384",
+    'net_kwargs_huge_activations_p3': 'values per image; at most 268435456',
+    'net_kwargs_shared_lists_p2': "'extra' must be plain data of at most 4096 items in all",
 }
 
 
-def _write_corpus(directory, corpus):
-    os.makedirs(directory, exist_ok=True)
-    paths = {}
-    for name, data in corpus.items():
-        paths[name] = os.path.join(directory, name + '.pkl')
-        with open(paths[name], 'wb') as f:
-            f.write(data)
-    return paths
-
-
-def _limit_memory():
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+_write_corpus = hp.write_corpus
 
 
 def _run_loader(paths):
     """Load the files in one memory-limited process; per file: its result and whether global state survived."""
-    proc = subprocess.run([sys.executable, '-m', 'tests.helpers.hostile_pickles'] + paths, cwd=ROOT, env=python_env(),
-                          capture_output=True, text=True, timeout=300, preexec_fn=_limit_memory, check=False)
-    lines = proc.stdout.splitlines()
-    started = [line.split(' ', 1)[1] for line in lines if line.startswith('START ')]
-    assert proc.returncode == 0, 'loader died (exit %d) while loading %s\n%s' % (
-        proc.returncode, started[-1] if started else None, proc.stderr[-3000:])
-    assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
-    results = {path: [] for path in paths}
-    states = {}
-    for line in lines:
-        if line.startswith('RESULT '):
-            path, outcome = line[len('RESULT '):].split(' ', 1)
-            results[path].append(outcome)
-        elif line.startswith('STATE '):
-            path, state = line[len('STATE '):].split(' ', 1)
-            states[path] = state
-    return results, states, lines
+    return hp.run_loader(paths, 'load_pkl', MEMORY_LIMIT)
 
 
 # ----------------------------------------------------------------------------
@@ -135,8 +117,8 @@ try:
 except Exception as e:
     print('EasyDict broken: %s' % type(e).__name__)
 '''
-    proc = subprocess.run([sys.executable, '-c', script, str(marker), easydict_attack] + list(paths.values()), cwd=ROOT,
-                          env=python_env(), capture_output=True, text=True, timeout=120, check=True)
+    proc = run_python('-c', script, marker, easydict_attack, *paths.values(), timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout.split()
     assert out[:len(paths)] == ['True'] * len(paths), dict(zip(paths, out))
     assert 'broken' in proc.stdout
@@ -153,15 +135,7 @@ def test_hostile_pickles_are_refused_with_one_line_each(tmp_path):
 
     results, states, lines = _run_loader(list(paths.values()))
     assert not marker.exists(), 'a payload ran'
-    for name, path in paths.items():
-        assert len(results[path]) == 1, (name, results[path])
-        outcome = results[path][0]
-        assert outcome.startswith('ERROR NetworkPickleError '), (name, outcome)
-        message = ast.literal_eval(outcome[len('ERROR NetworkPickleError '):])
-        assert message.startswith(path + ': ') and '\n' not in message, (name, message)
-        assert states[path] == 'intact', name
-        if name in EXPECTED_MESSAGES:
-            assert EXPECTED_MESSAGES[name] in message, (name, message)
+    hp.assert_refused_in_one_line(results, states, paths, 'NetworkPickleError', EXPECTED_MESSAGES, prefix=lambda path: path + ': ')
     print(lines[-1])  # peak memory of the loader
 
 

@@ -196,13 +196,14 @@ def test_perceptual_pickle_with_embedded_code(tmp_path):
     path = str(tmp_path / 'tiny_lpips.pkl')
     tp.save_pickle(path)
     G = factory.tiny_style_generator()
-    proj = pj.Projector(num_steps=2, perceptual_network=path, dlatent_avg_samples=50)
+    proj = pj.Projector(num_steps=2, perceptual_network=path, dlatent_avg_samples=50, allow_embedded_code=True)
     proj.set_network(G)
     proj.start(np.zeros([1, 3, 64, 48], np.float32))  # any size: resized to 16x16
     assert proj.get_images().shape == (1, 3, 16, 16)
     assert proj.step().perceptual.shape == (1,)
-    with pytest.raises(NetworkPickleError, match='allow_embedded_code'):
-        pj.Projector(perceptual_network=path, allow_embedded_code=False).set_network(G)
+    for allow in (False, 'defaults'):  # a given file (not the published default) runs its code only when allowed
+        with pytest.raises(NetworkPickleError, match='allow_embedded_code=True'):
+            pj.Projector(perceptual_network=path, allow_embedded_code=allow).set_network(G)
 
 
 def test_projector_input_errors():
@@ -269,7 +270,7 @@ def files(built_files, tmp_path):
 def test_project_images_writes_the_files_it_prints(files):
     outdir = str(files['tmp'] / 'out')
     result = run_script(['--network', files['pkl'], files['images'], '--outdir', outdir, '--steps', '30',
-                         '--perceptual-network', files['lpips'], '--batch', '2', '--snapshots', '3',
+                         '--perceptual-network', files['lpips'], '--allow-embedded-code', '--batch', '2', '--snapshots', '3',
                          '--print-every', '10', '--optimize-noise', '--fit', 'crop'])
     assert result.returncode == 0, result.stderr
     printed = [line for line in result.stdout.splitlines() if line.startswith(outdir)]
@@ -309,13 +310,14 @@ def test_project_images_bad_input_exits_with_one_line(files):
 
 
 @pytest.mark.parametrize('case', ['missing image', 'empty directory', 'corrupt image', 'missing network',
-                                  'bad perceptual', 'bad option', 'wrong size', 'wrong channels', 'diverged'])
+                                  'bad perceptual', 'bad option', 'wrong size', 'wrong channels', 'diverged',
+                                  'embedded code not allowed'])
 def test_project_images_bad_input_messages(files, case, capsys):
     """The other error paths, through main() in this process (no TensorFlow start-up per case)."""
     import project_images  # pylint: disable=import-outside-toplevel
     outdir = str(files['tmp'] / 'out')
     args = ['--network', files['pkl'], files['images'], '--steps', '1', '--perceptual-network', files['lpips'],
-            '--outdir', outdir]
+            '--outdir', outdir, '--allow-embedded-code']
     if case == 'missing image':
         args[2], needle = str(files['tmp'] / 'nope.png'), 'nope.png: no such file or directory'
     elif case == 'empty directory':
@@ -332,6 +334,10 @@ def test_project_images_bad_input_messages(files, case, capsys):
         os.remove(os.path.join(files['images'], 'second.jpg'))
         PIL.Image.new('L', (16, 16)).save(os.path.join(files['images'], 'gray.png'))
         needle = 'gray.png: the image is grayscale, the network makes color (3 channels) images'
+    elif case == 'embedded code not allowed':  # a given perceptual pickle runs its code only with --allow-embedded-code
+        args.remove('--allow-embedded-code')
+        args += ['--fit', 'crop']
+        needle = "%s: Network 'tiny_lpips' uses the unknown build function" % files['lpips']
     elif case == 'bad perceptual':
         args[6], needle = files['images'] + '/first.png', 'first.png is neither a network pickle nor a frozen TensorFlow GraphDef'
         args += ['--fit', 'crop']
@@ -346,4 +352,5 @@ def test_project_images_bad_input_messages(files, case, capsys):
     message = capsys.readouterr().err
     assert info.value.code == 2
     assert needle in message.strip().splitlines()[-1], message
+    assert case != 'embedded code not allowed' or '--allow-embedded-code' in message.strip().splitlines()[-1]
     assert not os.path.exists(outdir)

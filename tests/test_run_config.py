@@ -13,6 +13,7 @@ import dnnlib
 from dnnlib import EasyDict
 from training import run_config
 
+from tests.helpers import hostile_pickles as hp
 from tests.helpers.factory import original_config_txt
 from tests.helpers.runner import ROOT, assert_one_error, python_env, run_script
 
@@ -115,6 +116,70 @@ def test_submit_config_pkl_is_read_as_data(tmp_path):
     assert EasyDict(a=1).a == 1 and '__getattr__' in EasyDict.__dict__
 
 
+def test_submit_config_pkl_of_every_protocol(tmp_path):
+    submit_config = dnnlib.SubmitConfig()
+    submit_config.run_dir_root = dnnlib.PathType.LINUX  # enum members by value, as the original's fields hold them
+    submit_config.run_func_kwargs = dict(dataset_args=EasyDict(tfrecord_dir='tiny', resolution=8), mirror_augment=True,
+                                         metrics=[EasyDict(name='ls', attrib_indices=range(3))], grid=EasyDict(size='4k'),
+                                         tags={'a'}, path_type=dnnlib.PathType.AUTO)
+    for protocol in range(6):
+        (tmp_path / 'submit_config.pkl').write_bytes(pickle.dumps(submit_config, protocol=protocol))
+        options = run_config.load_run_config(str(tmp_path))
+        assert options['dataset_args'] == {'tfrecord_dir': 'tiny', 'resolution': 8}, protocol
+        assert options['train']['metrics'] == [{'name': 'ls', 'attrib_indices': [0, 1, 2]}] and options['train']['path_type'] == 'AUTO'
+
+
+def _submit_config_corpus():
+    """name -> a hostile or malformed submit_config.pkl."""
+    submit = 'dnnlib.submission.submit'
+    buffer = hp.Put(b'\0' * (1 << 19), 1)
+    return {
+        'deep_nesting_p4': b'\x80\x04}N' + b'\x85' * 1000000 + b'Ns.',  # the C unpickler: SIGSEGV
+        'set_of_huge_range_p4': hp.assemble(hp.Call(hp.Global('builtins', 'set'), hp.Call(hp.Global('builtins', 'range'), 1 << 40)), 4),
+        'build_on_enum_member_p4': hp.assemble([hp.Build(hp.Call(hp.Global(submit, 'PathType'), 1), {'_value_': 'pwned', '_name_': 'PWNED'})], 4),
+        'build_on_enum_class_p2': hp.assemble(hp.Build(hp.Global(submit, 'PathType'), (None, {'_value2member_map_': {}})), 2),
+        'build_on_easydict_class_p4': hp.assemble(hp.Build(hp.Global('dnnlib.util', 'EasyDict'), (None, {'__getattr__': hp.Global('builtins', 'eval')})), 4),
+        'os_system_p2': hp.assemble(hp.Call(hp.Global('os', 'system'), 'true'), 2),
+        'bytearray_copies_p4': hp.assemble([hp.Call(hp.Global('builtins', 'bytearray'), buffer)]
+                                           + [hp.Call(hp.Global('builtins', 'bytearray'), hp.Get(1)) for _ in range(200)], 4),
+        'bytearray_from_int_p2': hp.assemble(hp.Call(hp.Global('__builtin__', 'bytearray'), (1 << 31) - 1), 2),
+        'enum_no_such_member_p3': hp.assemble(hp.Call(hp.Global(submit, 'PathType'), 99), 3),
+        'enum_by_name_p4': hp.assemble(hp.Call(hp.Global(submit, 'SubmitTarget'), 'LOCAL'), 4),
+        'newobj_with_args_p2': hp.assemble(hp.New(hp.Global(submit, 'SubmitConfig'), (1,)), 2),
+        'huge_range_in_kwargs_p2': hp.assemble({'run_func_kwargs': {'x': hp.Call(hp.Global('__builtin__', 'xrange'), 1 << 62)}}, 2),
+        'not_a_dict_p3': hp.assemble([1, 2], 3),
+        'larger_than_1_mb_p4': b'\x80\x04' + b'N' * (1 << 20) + b'.',
+        'truncated_p2': pickle.dumps(dnnlib.SubmitConfig(), protocol=2)[:100],
+    }
+
+
+SUBMIT_CONFIG_MESSAGES = {
+    'deep_nesting_p4': 'levels deep',
+    'set_of_huge_range_p4': 'Refusing set() of <range>',
+    'build_on_enum_member_p4': 'opcode BUILD on <PathType>',
+    'build_on_enum_class_p2': 'opcode BUILD on <EnumType>',
+    'build_on_easydict_class_p4': "Refusing to load 'builtins.eval'",
+    'os_system_p2': "Refusing to load 'os.system'",
+    'bytearray_copies_p4': 'allocate more (bytearrays) than a file of',
+    'bytearray_from_int_p2': 'bytearray() other than from bytes',
+    'enum_no_such_member_p3': 'PathType has no member 99',
+    'enum_by_name_p4': "Refusing SubmitTarget('LOCAL')",
+    'newobj_with_args_p2': 'Refusing to create <type>',
+    'huge_range_in_kwargs_p2': 'range of 4611686018427387904 values',
+    'not_a_dict_p3': 'holds a list, not a submit configuration',
+    'larger_than_1_mb_p4': 'larger than 1 MB',
+    'truncated_p2': 'Corrupt or truncated submit_config.pkl',
+}
+
+
+def test_hostile_submit_config_pkls_are_refused_in_one_line(tmp_path):
+    """Read as the original's run directories are read, in a memory-limited process: no crash, no memory
+    bomb, no class or enum member changed; one RunConfigError line naming the file each."""
+    paths = hp.write_corpus(str(tmp_path), _submit_config_corpus(), file_name='submit_config.pkl')
+    results, states, _lines = hp.run_loader(list(paths.values()), 'submit_config', memory_limit=2 << 30)
+    hp.assert_refused_in_one_line(results, states, paths, 'RunConfigError', SUBMIT_CONFIG_MESSAGES, prefix=lambda path: path + ': ')
+
+
 @pytest.mark.parametrize('kind', ['config.txt', 'submit_config.pkl', 'training_options.json'])
 @pytest.mark.parametrize('class_name', ['payload.run', 'logging.basicConfig', 'os.system'])
 def test_unknown_dataset_class_is_refused_without_importing_it(tmp_path, kind, class_name):
@@ -140,6 +205,47 @@ def test_config_txt_that_calls_anything_is_refused(tmp_path):
         with pytest.raises(run_config.RunConfigError, match='config.txt: cannot parse'):
             run_config.load_run_config(str(tmp_path))
         assert not (tmp_path / 'marker').exists()
+
+def test_config_txt_is_at_most_1_mb(tmp_path):
+    (tmp_path / 'config.txt').write_text("{'dataset': {'tfrecord_dir': 'x', 'junk': [%s]}}\n" % ','.join(['1'] * 600000))
+    with pytest.raises(run_config.RunConfigError, match=r'config.txt: larger than 1 MB, not a run configuration'):
+        run_config.load_run_config(str(tmp_path))
+
+
+@pytest.mark.parametrize('error', [MemoryError, RecursionError])
+def test_config_txt_out_of_memory_or_recursion_is_one_line(tmp_path, monkeypatch, error):
+    (tmp_path / 'config.txt').write_text("dataset = EasyDict(tfrecord_dir='x')\n")
+
+    def parse(*_args, **_kwargs):
+        raise error()
+    monkeypatch.setattr(run_config.ast, 'parse', parse)
+    with pytest.raises(run_config.RunConfigError) as e:
+        run_config.load_run_config(str(tmp_path))
+    assert str(e.value) == '%s: too large or too deeply nested to read as a configuration (%s)' % (tmp_path / 'config.txt', error.__name__)
+
+
+@pytest.mark.parametrize('kind', ['training_options.json', 'config.txt'])
+@pytest.mark.parametrize('option, value, message', [
+    ('resolution', 'abc', "'resolution' must be a power of two between 4 and 8192, got 'abc'"),
+    ('resolution', 65536, "'resolution' must be a power of two between 4 and 8192, got 65536"),
+    ('resolution', [1], "'resolution' must be a power of two between 4 and 8192, got list"),
+    ('num_threads', 0, "'num_threads' must be an integer between 1 and 256, got 0"),
+    ('prefetch_mb', -5, "'prefetch_mb' must be an integer between 0 and 1048576, got -5"),
+    ('repeat', 'x', "'repeat' must be true or false, got 'x'"),
+    ('max_label_size', [1], "'max_label_size' must be 'full' or an integer"),
+    ('tfrecord_dir', 3, "'tfrecord_dir' must be a directory name, got 3"),
+    ('dtype', 'object', "'dtype' must be one of uint8"),
+])
+def test_recorded_dataset_options_are_type_checked(tmp_path, kind, option, value, message):
+    dataset_args = {'tfrecord_dir': 'tiny', option: value}
+    if kind == 'config.txt':
+        (tmp_path / kind).write_text('dataset = EasyDict(%s)\ntrain = EasyDict(mirror_augment=True)\n'
+                                     % ', '.join('%s=%r' % item for item in dataset_args.items()))
+    else:
+        (tmp_path / kind).write_text(json.dumps(dict(format_version=1, dataset_args=dataset_args)))
+    with pytest.raises(run_config.RunConfigError) as e:
+        run_config.load_run_config(str(tmp_path))
+    assert str(e.value).startswith('%s: dataset option ' % (tmp_path / kind)) and message in str(e.value)
 
 # ----------------------------------------------------------------------------
 # As a user meets it: run_metrics.py --run on a downloaded run directory.

@@ -75,7 +75,8 @@ def test_metric_group_appends_result_lines_and_feeds_autosummaries(tmp_path):
     run_dir = str(tmp_path)
     distance_pkl, _ = mf.save_feature_pkl(str(tmp_path / 'distance.pkl'), metric_nets.stub_distance)
     network_pkl, _ = mf.save_generator_pkl(os.path.join(run_dir, 'network-snapshot-000120.pkl'), metric_nets.metric_test_G)
-    ppl_args = dict(metric_base.ppl_wend, name='ppl_tiny', num_samples=8, minibatch_per_gpu=4, lpips=distance_pkl)
+    ppl_args = dict(metric_base.ppl_wend, name='ppl_tiny', num_samples=8, minibatch_per_gpu=4, lpips=distance_pkl,
+                    allow_embedded_code=True)  # a given file: the test's own
     group = metric_base.MetricGroup([metric_base.dummy, ppl_args])
 
     graph_ops_before = len(tf.get_default_graph().get_operations())
@@ -128,7 +129,8 @@ def test_reals_arguments_come_from_the_run_config(tmp_path, monkeypatch):
     (run_dir / 'config.txt').write_text("dataset = dict(tfrecord_dir='toy')\ntrain = dict(mirror_augment=True)\n")
     feature_pkl, _ = mf.save_feature_pkl(str(tmp_path / 'features.pkl'), metric_nets.stub_features)
     network_pkl, _ = mf.save_generator_pkl(str(run_dir / 'network-snapshot-000000.pkl'), metric_nets.bank_G, bank_size=16)
-    metric = dnnlib.util.call_func_by_name(**dict(metric_base.fid50k, name='fid16', num_images=16, inception=feature_pkl))
+    metric = dnnlib.util.call_func_by_name(**dict(metric_base.fid50k, name='fid16', num_images=16, inception=feature_pkl,
+                                                  allow_embedded_code=True))
     metric.run(network_pkl, run_dir=str(run_dir))
     key = dict(metric_name='fid16', mirror_augment=True, tfrecord_dir='toy', shuffle_mb=0, num_images=16, inception=feature_pkl)
     md5 = hashlib.md5(repr(sorted(key.items())).encode('utf-8')).hexdigest()
@@ -150,7 +152,7 @@ def test_run_metrics_on_a_pickle_writes_the_metric_files_it_names(tmp_path):
     graph_pb = mf.save_inception_like_graph(str(tmp_path / 'classify_image_graph_def.pb'))
     distance_pkl, _ = mf.save_feature_pkl(str(tmp_path / 'distance.pkl'), metric_nets.stub_distance)
     result = run_script(['--metrics=fid50k,ppl_wend', '--network', network_pkl, '--dataset=toy', '--data-dir', str(tmp_path / 'data'),
-                         '--num-images=16', '--minibatch-per-gpu=4', '--num-gpus=2', '--inception', graph_pb, '--lpips', distance_pkl,
+                         '--num-images=16', '--minibatch-per-gpu=4', '--num-gpus=2', '--inception', graph_pb, '--lpips', distance_pkl, '--allow-embedded-code',
                          '--result-dir', str(tmp_path / 'results'), '--cache-dir', str(tmp_path / 'cache')], cwd=str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     written = re.findall(r'^Results appended to (.*)$', result.stdout, flags=re.MULTILINE)

@@ -62,7 +62,7 @@ def _check_run_metrics_reads_the_record(tmp_path, run_dir):
     import hashlib
     features, _ = mf.save_feature_pkl(str(tmp_path / 'features.pkl'), metric_nets.stub_features, num_channels=1)
     cache = tmp_path / 'cache'
-    proc = run_script('run_metrics.py', '--run', run_dir, '--metrics', 'fid50k', '--num-images', '8', '--inception', features,
+    proc = run_script('run_metrics.py', '--run', run_dir, '--metrics', 'fid50k', '--num-images', '8', '--inception', features, '--allow-embedded-code',
                       '--cache-dir', cache, '--result-dir', tmp_path / 'metric-runs')
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     key = dict(metric_name='fid50k', mirror_augment=True, tfrecord_dir='tiny', shuffle_mb=0, num_images=8, inception=features)
@@ -267,7 +267,7 @@ def test_run_dir_of_the_original_code_resumes_and_evaluates(repo_root, tmp_path)
 
     import hashlib
     features, _ = mf.save_feature_pkl(str(tmp_path / 'features.pkl'), metric_nets.stub_features, num_channels=1)
-    proc = run_script('run_metrics.py', '--run', run_dir, '--metrics', 'fid50k', '--num-images', '8', '--inception', features,
+    proc = run_script('run_metrics.py', '--run', run_dir, '--metrics', 'fid50k', '--num-images', '8', '--inception', features, '--allow-embedded-code',
                       '--data-dir', data_dir, '--cache-dir', tmp_path / 'cache', '--result-dir', tmp_path / 'metric-runs')
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     key = dict(metric_name='fid50k', mirror_augment=True, tfrecord_dir='tiny', shuffle_mb=0, num_images=8, inception=features)

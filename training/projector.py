@@ -27,7 +27,7 @@ Example:
 """
 
 import re
-from typing import List, Optional
+from typing import List, Optional, Union
 
 import numpy as np
 import PIL.Image
@@ -107,15 +107,16 @@ def noise_regularization(noise_maps) -> tf.Tensor:
     return reg
 
 
-def load_perceptual_network(file_or_url: Optional[str] = None, allow_embedded_code: bool = True):
+def load_perceptual_network(file_or_url: Optional[str] = None, allow_embedded_code: Union[bool, str] = 'defaults'):
     """The perceptual network: a path or URL of a network pickle, None = the published LPIPS pickle
     (config.lpips_network if set). Published perceptual pickles define their network by code stored in
-    the pickle; it runs only with allow_embedded_code=True (only for files you trust)."""
+    the pickle; it runs for the default file ('defaults'), for a given file only with allow_embedded_code=True
+    (only for files you trust: project_images.py --allow-embedded-code)."""
     from metrics import feature_networks  # pylint: disable=import-outside-toplevel
+    allow = feature_networks.embedded_code_allowed(allow_embedded_code, file_or_url)
     if file_or_url is None:
         file_or_url = feature_networks.default_lpips()
-    return feature_networks.load_feature_pickle(file_or_url, allow_embedded_code=allow_embedded_code,
-                                                what='perceptual network')
+    return feature_networks.load_feature_pickle(file_or_url, allow_embedded_code=allow, what='perceptual network')
 
 # ----------------------------------------------------------------------------
 
@@ -134,7 +135,9 @@ class Projector:
             input is a feature network, compared by the mean squared difference of the features. Both
             take NCHW images with values in [0, 255], as vgg16_zhang_perceptual.pkl does.
         perceptual_size: The perceptual loss sees images downsampled to at most this size.
-        allow_embedded_code: Let a perceptual pickle run the code it carries (the published one needs it).
+        allow_embedded_code: Let a perceptual pickle run the code it carries (the published one needs it):
+            'defaults' = only the default file (published, or config.lpips_network), True = also a given
+            file (only one you trust), False = never.
         initial_noise_factor: Noise added to the dlatents at the start, relative to the spread of W
             (0 = none); fades out over noise_ramp_length of the steps.
         optimize_noise: Also optimise the noise maps (one set per image), with noise regularisation.
@@ -152,7 +155,7 @@ class Projector:
                  pixel_weight: float = 1.0,
                  perceptual_network=None,
                  perceptual_size: int = 256,
-                 allow_embedded_code: bool = True,
+                 allow_embedded_code: Union[bool, str] = 'defaults',
                  initial_noise_factor: float = 0.05,
                  noise_ramp_length: float = 0.75,
                  optimize_noise: bool = False,
@@ -177,7 +180,7 @@ class Projector:
         self.pixel_weight = float(pixel_weight)
         self.perceptual_network = perceptual_network
         self.perceptual_size = int(perceptual_size)
-        self.allow_embedded_code = bool(allow_embedded_code)
+        self.allow_embedded_code = allow_embedded_code
         self.initial_noise_factor = float(initial_noise_factor)
         self.noise_ramp_length = float(noise_ramp_length)
         self.optimize_noise = bool(optimize_noise)

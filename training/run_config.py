@@ -18,12 +18,14 @@ import io
 import json
 import math
 import os
-import pickle
 import re
+from collections import OrderedDict
 from typing import Any, Dict
 
+from dnnlib import safe_pickle
 from dnnlib import util
 from dnnlib.cli import first_line
+from dnnlib.submission.submit import PathType, SubmitConfig, SubmitTarget
 
 OPTIONS_FILE = 'training_options.json'
 FORMAT_VERSION = 1
@@ -32,7 +34,8 @@ SECTIONS = ('G_args', 'D_args', 'G_opt_args', 'D_opt_args', 'G_loss_args', 'D_lo
 KNOWN_DATASET_CLASSES = ('training.dataset.TFRecordDataset', 'training.dataset.SyntheticDataset')
 RES_DICT_KEYS = ('minibatch_dict', 'max_minibatch_per_gpu', 'G_lrate_dict', 'D_lrate_dict', 'tick_kimg_dict')
 
-MAX_FILE_BYTES = 16 << 20   # a run configuration is a few KB
+MAX_FILE_BYTES = 16 << 20   # training_options.json: a few KB
+MAX_LEGACY_BYTES = 1 << 20  # the original's config.txt and submit_config.pkl: a few KB (parsing costs ~500x the size)
 MAX_DEPTH = 32              # nesting of dicts and lists
 MAX_RANGE_LEN = 100000      # range(40) in the LS preset; a huge range is not configuration
 
@@ -144,9 +147,9 @@ def write_training_options(run_dir: str, options: dict) -> str:
     return path
 
 
-def _read_text(path: str, mode: str = 'rt'):
-    if os.path.getsize(path) > MAX_FILE_BYTES:
-        raise RunConfigError('%s: larger than %d MB, not a run configuration' % (path, MAX_FILE_BYTES >> 20))
+def _read_text(path: str, mode: str = 'rt', max_bytes: int = MAX_FILE_BYTES):
+    if os.path.getsize(path) > max_bytes:
+        raise RunConfigError('%s: larger than %d MB, not a run configuration' % (path, max_bytes >> 20))
     with open(path, mode) as f:
         return f.read()
 
@@ -197,6 +200,44 @@ def _check_dataset_class(dataset_args: dict, path: str) -> None:
             raise RunConfigError('%s: invalid dataset option name %r' % (path, key))
         if isinstance(value, dict):
             raise RunConfigError('%s: dataset option %r is a dict; expected a number, string or list' % (path, key))
+        expected = _DATASET_OPTIONS.get(key)
+        if expected is not None and not expected[0](value):
+            raise RunConfigError('%s: dataset option %r must be %s, got %s' % (path, key, expected[1], _short(value)))
+
+
+def _short(value: Any) -> str:
+    text = repr(value) if isinstance(value, (str, int, float, bool, type(None))) else type(value).__name__
+    return text if len(text) <= 60 else text[:57] + '...'
+
+
+def _is_int(value: Any, low: int, high: int) -> bool:
+    return type(value) is int and low <= value <= high
+
+
+_NUMERIC_DTYPES = ('uint8', 'int8', 'uint16', 'int16', 'int32', 'int64', 'float16', 'float32', 'float64')
+
+# The options of training.dataset.TFRecordDataset / SyntheticDataset that a recorded configuration may set:
+# (check, what is expected). Options the class does not take are refused when the dataset is made.
+_DATASET_OPTIONS = {
+    'class_name': (lambda v: isinstance(v, str), 'a string'),
+    'tfrecord_dir': (lambda v: isinstance(v, str) and v != '', 'a directory name'),
+    'data_dir': (lambda v: v is None or isinstance(v, str), 'a directory name'),
+    'resolution': (lambda v: v is None or (_is_int(v, 4, 8192) and v & (v - 1) == 0), 'a power of two between 4 and 8192'),
+    'label_file': (lambda v: v is None or isinstance(v, str), 'a file name'),
+    'max_label_size': (lambda v: v == 'full' or _is_int(v, 0, 1 << 16), "'full' or an integer between 0 and 65536"),
+    'repeat': (lambda v: type(v) is bool, 'true or false'),
+    'shuffle_mb': (lambda v: _is_int(v, 0, 1 << 20), 'an integer between 0 and 1048576'),
+    'prefetch_mb': (lambda v: _is_int(v, 0, 1 << 20), 'an integer between 0 and 1048576'),
+    'buffer_mb': (lambda v: _is_int(v, 0, 1 << 20), 'an integer between 0 and 1048576'),
+    'num_threads': (lambda v: _is_int(v, 1, 256), 'an integer between 1 and 256'),
+    'num_channels': (lambda v: _is_int(v, 1, 64), 'an integer between 1 and 64'),
+    'label_size': (lambda v: _is_int(v, 0, 1 << 16), 'an integer between 0 and 65536'),
+    'dtype': (lambda v: v in _NUMERIC_DTYPES, 'one of ' + ', '.join(_NUMERIC_DTYPES)),
+    'label_dtype': (lambda v: v in _NUMERIC_DTYPES, 'one of ' + ', '.join(_NUMERIC_DTYPES)),
+    'dynamic_range': (lambda v: isinstance(v, list) and len(v) == 2 and all(type(x) in (int, float) and math.isfinite(x) for x in v)
+                      and v[0] < v[1], 'two finite numbers [low, high]'),
+    'verbose': (lambda v: type(v) is bool, 'true or false'),
+}
 
 # ----------------------------------------------------------------------------
 # Run directories of the original code: config.txt and submit_config.pkl, read as data.
@@ -238,13 +279,20 @@ def _int_literal(node) -> int:
 def _parse_config_txt(path: str) -> dict:
     """Sections of an original config.txt: the whole file as one pprinted dict (any line wrapping), or older
     runs' lines `dataset = EasyDict(...)` / `'dataset': {...},`."""
-    text = _read_text(path)
+    text = _read_text(path, max_bytes=MAX_LEGACY_BYTES)
+    try:
+        return _parse_config_text(text, path)
+    except (MemoryError, RecursionError) as e:
+        raise RunConfigError('%s: too large or too deeply nested to read as a configuration (%s)' % (path, type(e).__name__)) from None
+
+
+def _parse_config_text(text: str, path: str) -> dict:
     try:
         tree = ast.parse(text, mode='eval')
         cfg = _literal(tree.body)
         if isinstance(cfg, dict):
             return cfg
-    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
+    except (SyntaxError, ValueError, TypeError):
         pass
     cfg = {}
     for line in text.splitlines():
@@ -253,45 +301,71 @@ def _parse_config_txt(path: str) -> dict:
             try:
                 assign = ast.parse(line).body[0]
                 cfg[assign.targets[0].id] = _literal(assign.value)
-            except (SyntaxError, ValueError, TypeError, AttributeError, IndexError, RecursionError) as e:
-                raise RunConfigError('%s: cannot parse %r (%s)' % (path, line[:200], e)) from None
+            except (SyntaxError, ValueError, TypeError, AttributeError, IndexError) as e:
+                raise RunConfigError('%s: cannot parse %r (%s)' % (path, line[:200], first_line(e))) from None
     return cfg
 
 
-class _SubmitConfigUnpickler(pickle._Unpickler):  # pylint: disable=protected-access
-    """submit_config.pkl holds run settings: only the config classes and plain builtins are created, and
-    state (BUILD) is only set on instances of those classes, never on a class (that would patch it)."""
+def _reduce_enum(enum_class):
+    def reduce(_unpickler, value):
+        if type(value) is not int:
+            raise safe_pickle.PickleDataError('Refusing %s(%s)' % (enum_class.__name__, safe_pickle.short_repr(value)))
+        try:
+            return enum_class(value)  # the existing member, by value
+        except ValueError:
+            raise safe_pickle.PickleDataError('%s has no member %d' % (enum_class.__name__, value)) from None
+    return reduce
 
-    _ALLOWED = {('dnnlib.submission.submit', 'SubmitConfig'), ('dnnlib.submission.submit', 'SubmitTarget'),
-                ('dnnlib.submission.submit', 'PathType'), ('dnnlib.util', 'EasyDict'), ('collections', 'OrderedDict'),
-                ('builtins', 'range'), ('builtins', 'set'), ('builtins', 'frozenset'),
-                ('copyreg', '_reconstructor'), ('copy_reg', '_reconstructor'), ('builtins', 'object')}
 
-    def find_class(self, module, name):
-        if (module, name) not in self._ALLOWED:
-            raise pickle.UnpicklingError('refusing to load %s.%s' % (module, name))
-        if module == 'copy_reg':
-            module = 'copyreg'
-        return super().find_class(module, name)
+def _reduce_range(_unpickler, *args):
+    if not 1 <= len(args) <= 3 or not all(type(a) is int for a in args):
+        raise safe_pickle.PickleDataError('Refusing range() of anything but integers')
+    return range(*args)  # lazy; to_plain() refuses long ones
 
-    def load_build(self):
-        target = self.stack[-2]
-        if isinstance(target, type) or not isinstance(self.stack[-1], dict):
-            raise pickle.UnpicklingError('refusing to set state on %r' % (target,))
-        super().load_build()
 
-    dispatch = dict(pickle._Unpickler.dispatch)  # pylint: disable=protected-access
-    dispatch[pickle.BUILD[0]] = load_build
+class _SubmitConfigUnpickler(safe_pickle.DataUnpickler):
+    """submit_config.pkl holds run settings: dnnlib's SubmitConfig and EasyDict, the PathType/SubmitTarget enum
+    members by value, ranges and plain containers; with the bounds of dnnlib.safe_pickle (nesting depth,
+    allocation budget, no BUILD on classes or enum members)."""
+
+    safe_globals = {**safe_pickle.DATA_GLOBALS,
+                    ('dnnlib.submission.submit', 'SubmitConfig'): SubmitConfig,
+                    ('dnnlib.submission.submit', 'SubmitTarget'): SubmitTarget,
+                    ('dnnlib.submission.submit', 'PathType'): PathType,
+                    ('dnnlib.util', 'EasyDict'): util.EasyDict,
+                    ('builtins', 'range'): range}
+    reducers = {**safe_pickle.DATA_REDUCERS, **safe_pickle.reducer_table([
+        (PathType, _reduce_enum(PathType)), (SubmitTarget, _reduce_enum(SubmitTarget)), (range, _reduce_range)])}
+    setitem_types = (dict, OrderedDict, util.EasyDict, SubmitConfig)
+    what = 'run settings (SubmitConfig, EasyDict, plain containers)'
+
+    def new_object(self, cls, args, kwargs):
+        if cls not in (SubmitConfig, util.EasyDict) or type(args) is not tuple or args or type(kwargs) is not dict or kwargs:
+            raise safe_pickle.PickleDataError('Refusing to create %s from a pickle' % safe_pickle.short_repr(cls))
+        return dict.__new__(cls)  # empty; its items follow (SETITEMS)
+
+    def reconstruct(self, cls, base, state):
+        """copyreg._reconstructor(cls, dict, items), as protocols 0 and 1 write SubmitConfig and EasyDict."""
+        if cls not in (SubmitConfig, util.EasyDict) or base is not dict or type(state) is not dict:
+            raise safe_pickle.PickleDataError('Refusing to reconstruct %s from a pickle' % safe_pickle.short_repr(cls))
+        self.charge(safe_pickle.ITEM_BYTES * len(state), 'dicts')
+        obj = dict.__new__(cls)
+        dict.update(obj, state)
+        return obj
 
 
 def _parse_submit_config_pkl(path: str) -> dict:
     """Sections of a submit_config.pkl: the loop's keyword arguments (run_func_kwargs)."""
-    data = _read_text(path, 'rb')
+    data = _read_text(path, 'rb', max_bytes=MAX_LEGACY_BYTES)
     try:
-        submit_config = _SubmitConfigUnpickler(io.BytesIO(data)).load()
+        submit_config = safe_pickle.load_data(io.BytesIO(data), _SubmitConfigUnpickler, what='submit_config.pkl')
+    except safe_pickle.PickleDataError as e:
+        raise RunConfigError('%s: cannot read (%s)' % (path, e)) from None
+    if not isinstance(submit_config, dict):
+        raise RunConfigError('%s: holds a %s, not a submit configuration' % (path, type(submit_config).__name__))
+    try:
         run_kwargs = to_plain(dict(submit_config.get('run_func_kwargs') or {}))
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, KeyError, IndexError,
-            RecursionError, MemoryError, OverflowError, UnicodeError) as e:
+    except (ValueError, TypeError, OverflowError, RecursionError, MemoryError) as e:
         raise RunConfigError('%s: cannot read (%s)' % (path, first_line(e))) from None
     if not isinstance(run_kwargs.get('dataset_args', {}), dict):
         raise RunConfigError('%s: dataset_args is not a dict' % path)

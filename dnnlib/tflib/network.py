@@ -6,15 +6,11 @@ by the modules that implement them) to this project's code instead of executing 
 unknown build functions run their embedded source only inside `allow_embedded_code()`.
 """
 
-import _compat_pickle
 import contextlib
 import importlib
 import inspect
-import io
 import math
-import pickle
 import re
-import struct
 import sys
 import types
 import uuid
@@ -27,6 +23,7 @@ import tensorflow.compat.v1 as tf
 
 from . import precision
 from . import tfutil
+from .. import safe_pickle
 from .. import util
 
 from .tfutil import TfExpression, TfExpressionEx
@@ -43,7 +40,7 @@ _IDENTIFIER_RE = re.compile("^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _VAR_NAME_RE = re.compile("^[A-Za-z0-9_.\\-]+(/[A-Za-z0-9_.\\-]+)*$")
 
 
-class NetworkPickleError(util.UserError, ValueError):
+class NetworkPickleError(safe_pickle.PickleDataError):
     """A network pickle that cannot be loaded safely or does not match the code that rebuilds it."""
 
 
@@ -626,14 +623,12 @@ def _shape_str(shape) -> str:
 _MAX_KWARG_INT = 1 << 24      # static arguments are sizes and counts: far below this
 _MAX_KWARG_ITEMS = 256        # elements of one static argument (lists, dicts), and arguments per network
 _MAX_KWARG_STR = 256
+_MAX_KWARG_TOTAL_ITEMS = 4096  # elements of all static arguments of one network together
 
 
-def _short_repr(value: Any, limit: int = 60) -> str:
-    if isinstance(value, (str, bytes, int, float, bool, type(None))):
-        text = repr(value)
-    else:
-        text = "<%s>" % type(value).__name__
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+_short_repr = safe_pickle.short_repr
+_one_line = safe_pickle.one_line
+_check_plain_dtype = safe_pickle.check_plain_dtype
 
 
 def _checked_state(state: Any) -> dict:
@@ -712,12 +707,14 @@ def _keyword_defaults(func: Callable) -> dict:
 
 def _checked_static_kwargs(net_name: str, func: Callable, kwargs: dict) -> dict:
     """A fresh copy of the stored static arguments, each checked against the build function's default for it
-    (or, for arguments it passes on to sub-networks, against the defaults of the trusted build functions)."""
+    (or, for arguments it passes on to sub-networks, against the defaults of the trusted build functions);
+    for the project's own build functions also the sizes (_check_sizes), all before any graph is built."""
     if len(kwargs) > _MAX_KWARG_ITEMS:
         raise NetworkPickleError("Network '%s': %d static arguments" % (net_name, len(kwargs)))
     own = _keyword_defaults(func)
     accepts_more = any(p.kind == p.VAR_KEYWORD for p in inspect.signature(func).parameters.values())
     shared = [_keyword_defaults(trusted) for trusted, _src in _trusted_build_funcs.values()]
+    budget = [_MAX_KWARG_TOTAL_ITEMS]  # items of all the containers, counted as often as the memo shares them
     result = dict()
     for key, value in kwargs.items():
         if type(key) is not str or not _IDENTIFIER_RE.match(key):
@@ -726,11 +723,55 @@ def _checked_static_kwargs(net_name: str, func: Callable, kwargs: dict) -> dict:
             raise NetworkPickleError("Network '%s': the build function takes no argument '%s'" % (net_name, key))
         defaults = [own[key]] if key in own else [d[key] for d in shared if key in d]
         value = value.item() if isinstance(value, np.generic) else value  # numpy scalars as Python numbers
-        problems = [_kwarg_problem(value, default) for default in defaults] or [_plain_data_problem(value, 4)]
+        problems = [_kwarg_problem(value, default, budget) for default in defaults] or [_plain_data_problem(value, 4, budget)]
         if all(problems):
             raise NetworkPickleError("Network '%s': static argument '%s' must be %s, got %s" % (net_name, key, problems[0], _short_repr(value)))
         result[key] = _copy_plain_data(value)
+    if any(func is trusted for trusted, _src in _trusted_build_funcs.values()):
+        _check_sizes(net_name, dict(own, **result), result)
     return result
+
+
+# Sizes the project's build functions accept from a pickle (the published networks: resolution 1024, 512 feature
+# maps and latents, 8 mapping layers). A forged state with bigger ones makes TensorFlow allocate activations of
+# many GB (or abort) from a file of a few KB: the variables are checked against the file, activations are not.
+_MAX_RESOLUTION = 8192
+_KWARG_RANGES = {"num_channels": (1, 64), "label_size": (0, 1 << 16), "latent_size": (1, 4096), "dlatent_size": (1, 4096),
+                 "mapping_fmaps": (1, 4096), "mapping_layers": (0, 64), "dlatent_broadcast": (1, 64),
+                 "fmap_base": (1, 1 << 16), "fmap_max": (1, 4096), "fmap_decay": (-8, 8)}
+_MAX_ACTIVATION = 1 << 28  # elements of one image's largest activation (FFHQ 1024x1024: 1 << 25)
+
+
+def _check_sizes(net_name: str, effective: dict, given: dict) -> None:
+    """Ranges of the size arguments (`given`: the stored ones), and a bound on the largest activation of the
+    build function's layers, nf(stage) x res^2 as networks_stylegan/progan compute it (`effective`: with the
+    defaults), before any variable is created."""
+    resolution = given.get("resolution")
+    if resolution is not None and (type(resolution) is not int or resolution < 4 or resolution > _MAX_RESOLUTION
+                                   or resolution & (resolution - 1)):
+        raise NetworkPickleError("Network '%s': static argument 'resolution' must be a power of two between 4 and %d, got %s"
+                                 % (net_name, _MAX_RESOLUTION, _short_repr(resolution)))
+    for key, (low, high) in _KWARG_RANGES.items():
+        value = given.get(key)
+        number = type(value) is int or (key == "fmap_decay" and type(value) is float)
+        if value is not None and not (number and low <= value <= high):
+            raise NetworkPickleError("Network '%s': static argument '%s' must be a number between %d and %d, got %s"
+                                     % (net_name, key, low, high, _short_repr(value)))
+    try:
+        resolution, fmap_base, fmap_max = (int(effective[key]) for key in ("resolution", "fmap_base", "fmap_max"))
+        fmap_decay = float(effective.get("fmap_decay", 1.0))
+        num_channels = int(effective.get("num_channels") or 1)
+    except (KeyError, TypeError, ValueError):
+        return  # not a network with feature maps per resolution
+    largest = num_channels * resolution ** 2
+    for res_log2 in range(2, int(math.log2(resolution)) + 1):
+        stage = res_log2 - 1
+        fmaps = min(int(fmap_base / (2.0 ** (stage * fmap_decay))), fmap_max)
+        largest = max(largest, fmaps * 4 ** res_log2)
+    if largest > _MAX_ACTIVATION:
+        raise NetworkPickleError("Network '%s': resolution %d with fmap_base %d, fmap_max %d, fmap_decay %g gives activations "
+                                 "of %d values per image; at most %d are allowed" % (
+                                     net_name, resolution, fmap_base, fmap_max, fmap_decay, largest, _MAX_ACTIVATION))
 
 
 def _is_number(value: Any) -> bool:
@@ -739,7 +780,7 @@ def _is_number(value: Any) -> bool:
     return type(value) is float and math.isfinite(value)
 
 
-def _kwarg_problem(value: Any, default: Any) -> Union[str, None]:
+def _kwarg_problem(value: Any, default: Any, budget: list) -> Union[str, None]:
     """None if `value` suits a parameter whose default is `default`, else what the value should be."""
     if value is None:
         return None
@@ -754,11 +795,12 @@ def _kwarg_problem(value: Any, default: Any) -> Union[str, None]:
     if type(default) in (list, tuple):
         ok = type(value) in (list, tuple) and len(value) <= 64 and all(_is_number(v) for v in value)
         return None if ok else "a short list of numbers"
-    return _plain_data_problem(value, 4)
+    return _plain_data_problem(value, 4, budget)
 
 
-def _plain_data_problem(value: Any, depth: int) -> Union[str, None]:
-    """None for plain data (numbers, strings, short lists/dicts of them), else what the value should be."""
+def _plain_data_problem(value: Any, depth: int, budget: list) -> Union[str, None]:
+    """None for plain data (numbers, strings, short lists/dicts of them), else what the value should be.
+    budget[0]: how many more items may be visited (containers shared through the pickle's memo count again)."""
     problem = "plain data (numbers, short strings, small lists or dicts of them)"
     if value is None or type(value) is bool or _is_number(value):
         return None
@@ -766,11 +808,14 @@ def _plain_data_problem(value: Any, depth: int) -> Union[str, None]:
         return None if len(value) <= _MAX_KWARG_STR else problem
     if depth <= 0 or type(value) not in (list, tuple, dict, util.EasyDict) or len(value) > _MAX_KWARG_ITEMS:
         return problem
+    budget[0] -= len(value)
+    if budget[0] < 0:
+        return "plain data of at most %d items in all" % _MAX_KWARG_TOTAL_ITEMS
     if type(value) in (list, tuple):
-        return next((p for p in (_plain_data_problem(v, depth - 1) for v in value) if p), None)
+        return next((p for p in (_plain_data_problem(v, depth - 1, budget) for v in value) if p), None)
     if not all(type(k) is str and len(k) <= _MAX_KWARG_STR for k in value):
         return problem
-    return next((p for p in (_plain_data_problem(v, depth - 1) for v in value.values()) if p), None)
+    return next((p for p in (_plain_data_problem(v, depth - 1, budget) for v in value.values()) if p), None)
 
 
 def _copy_plain_data(value: Any) -> Any:
@@ -841,417 +886,79 @@ def _unwind_key(obj):
 
 
 # ------------------------------------------------------------------------------------------
-# Restricted unpickling
+# Restricted unpickling: dnnlib.safe_pickle's bounded DataUnpickler, plus Networks and EasyDicts.
 #
-# The pure-Python unpickler with a checked dispatch table. find_class alone is not enough: BUILD, APPEND(S),
-# SETITEM(S) and ADDITEMS call methods of whatever object is on the stack (BUILD on the EasyDict class
-# rewrites its methods; APPENDS on an EasyDict calls its 'extend' item), and the C unpickler cannot be
-# intercepted there. Every opcode that calls into an object is replaced by a checked one below.
+# find_class alone is not enough: BUILD, APPEND(S), SETITEM(S) and ADDITEMS call methods of whatever object is
+# on the stack (BUILD on the EasyDict class rewrites its methods; APPENDS on an EasyDict calls its 'extend'
+# item), and the C unpickler cannot be intercepted there. Every opcode that calls into an object is checked.
 
-_MAX_NESTING = 100        # deeper containers are refused: hash() of nested tuples recurses in C without a limit
-_MAX_OPCODES = 1000000    # a (G, D, Gs) snapshot at 1024x1024 has about 10,000
-_MAX_NDIM = 32
-
-try:
-    import numpy._core.multiarray as _np_multiarray  # numpy 2
-except ImportError:  # numpy 1
-    import numpy.core.multiarray as _np_multiarray
-
-_PLAIN_TYPESTR_RE = re.compile("^[biufc][0-9]{1,2}$")  # what numpy's dtype.__reduce__ writes for numeric dtypes
+_NETWORK_CHARGE = 1 << 20  # bytes charged per network built from a pickle, besides its variables
 
 
-def _check_plain_dtype(dtype: Any) -> np.dtype:
-    """Only plain numeric dtypes: no object, structured, subarray or flagged ones."""
-    if not isinstance(dtype, np.dtype) or dtype.kind not in "biufc" or dtype.fields is not None \
-            or dtype.subdtype is not None or dtype.flags != 0 or dtype.metadata is not None:
-        raise NetworkPickleError("Refusing the numpy dtype %s: only plain numeric dtypes are allowed"
-                                 % (str(dtype) if isinstance(dtype, np.dtype) else _short_repr(dtype)))
-    return dtype
+def _stored_bytes(state: Any) -> int:
+    """Bytes of the variables a network state holds (what building the network allocates again)."""
+    variables = state.get("variables") if type(state) is dict else None
+    if type(variables) not in (list, tuple):
+        return 0
+    return sum(item[1].nbytes for item in variables
+               if type(item) in (list, tuple) and len(item) == 2 and isinstance(item[1], (np.ndarray, np.generic)))
 
 
-def _check_shape_tuple(shape: Any) -> tuple:
-    if type(shape) is not tuple or len(shape) > _MAX_NDIM or not all(type(d) is int and d >= 0 for d in shape):
-        raise NetworkPickleError("Invalid numpy array shape %s in the pickle" % _short_repr(shape))
-    return shape
-
-
-def _check_array_bytes(data: Any, shape: tuple, dtype: np.dtype) -> None:
-    """An array is as big as the raw data the pickle holds for it, never bigger."""
-    if type(data) not in (bytes, bytearray):
-        raise NetworkPickleError("Refusing numpy array data of type %s (object arrays are not allowed)" % type(data).__name__)
-    needed = dtype.itemsize * math.prod(shape)
-    if len(data) != needed:
-        raise NetworkPickleError("A numpy array of shape %s and dtype %s needs %d bytes, the pickle holds %d"
-                                 % (list(shape), dtype, needed, len(data)))
-
-
-def _is_plain_dtype_state(state: Any) -> bool:
-    """The state numpy writes for a plain numeric dtype: (3, byte order, None, None, None, -1, -1, 0)."""
-    return (type(state) is tuple and len(state) == 8 and all(type(x) in (int, str, type(None)) for x in state)
-            and state[0] == 3 and state[1] in ("<", ">", "|", "=") and state[2:] == (None, None, None, -1, -1, 0))
-
-
-def _reduce_dtype(typestr, align, copy):
-    if type(typestr) is not str or not _PLAIN_TYPESTR_RE.match(typestr) or type(align) not in (bool, int) or align \
-            or type(copy) not in (bool, int):
-        raise NetworkPickleError("Refusing the numpy dtype %s: only plain numeric dtypes are allowed" % _short_repr(typestr))
-    return _check_plain_dtype(np.dtype(typestr, False, True))  # always a copy: BUILD must not touch numpy's own
-
-
-def _reduce_reconstruct(subtype, shape, typecode):
-    """numpy's empty placeholder array, filled by BUILD: exactly what numpy writes, nothing bigger."""
-    placeholder = type(shape) is tuple and len(shape) == 1 and type(shape[0]) is int and shape[0] == 0
-    if subtype is not np.ndarray or not placeholder or type(typecode) not in (bytes, str) or typecode not in (b"b", "b"):
-        raise NetworkPickleError("Refusing numpy array reconstruction other than numpy's own (%s)" % _short_repr(subtype))
-    return _np_multiarray._reconstruct(np.ndarray, (0,), b"b")  # pylint: disable=protected-access
-
-
-def _reduce_frombuffer(buffer, dtype, shape, order, axis_order=None):
-    """Arrays in protocol 5 pickles."""
-    _check_plain_dtype(dtype)
-    _check_array_bytes(buffer, _check_shape_tuple(shape), dtype)
-    array = np.frombuffer(buffer, dtype=dtype)
-    if type(order) is str and order in ("C", "F") and axis_order is None:
-        return array.reshape(shape, order=order)
-    if order == "K" and type(axis_order) is tuple and all(type(a) is int for a in axis_order) \
-            and sorted(axis_order) == list(range(len(shape))):  # numpy 2: dense but neither C nor F order
-        return array.reshape(shape, order="C").transpose(axis_order)
-    raise NetworkPickleError("Invalid numpy array order %s in the pickle" % _short_repr(order))
-
-
-def _reduce_scalar(dtype, data):
-    _check_plain_dtype(dtype)
-    if type(data) is not bytes or len(data) != dtype.itemsize:
-        raise NetworkPickleError("Invalid numpy scalar data in the pickle")
-    return _np_multiarray.scalar(dtype, data)
-
-
-def _reduce_codecs_encode(text, encoding="utf-8"):
-    """bytes in protocol 0-2 pickles written by Python 3: encode(text, 'latin1')."""
-    if type(text) is not str or type(encoding) is not str or encoding not in ("latin1", "latin-1"):
-        raise NetworkPickleError("Refusing _codecs.encode other than text to latin1 bytes")
-    return text.encode("latin1")
-
-
-def _reduce_bytes(*args):
-    if args:  # bytes(n) would allocate n bytes: protocols 0-2 write only bytes() this way
-        raise NetworkPickleError("Refusing bytes() with arguments")
-    return b""
-
-
-def _reduce_bytearray(*args):
-    """bytearray from bytes or latin-1 text (the file holds every byte), never from a size."""
-    if args == () or (len(args) == 1 and type(args[0]) is bytes):
-        return bytearray(*args)
-    if len(args) == 2 and type(args[0]) is str and type(args[1]) is str and args[1] in ("latin-1", "latin1"):
-        return bytearray(args[0], "latin-1")
-    raise NetworkPickleError("Refusing bytearray() other than from bytes")
-
-
-def _reduce_set_type(set_type):
-    def reduce(items=()):
-        if type(items) not in (list, tuple):
-            raise NetworkPickleError("Refusing %s() of %s" % (set_type.__name__, _short_repr(items)))
-        return set_type(items)
-    return reduce
-
-
-def _reduce_ordered_dict(*args):
-    if args:  # Python 3 writes OrderedDict() and then SETITEMS
-        raise NetworkPickleError("Refusing OrderedDict() with arguments")
-    return OrderedDict()
-
-
-def _reduce_complex(real=0.0, imag=0.0):
-    if type(real) not in (int, float) or type(imag) not in (int, float):
-        raise NetworkPickleError("Refusing complex() of non-numbers")
-    return complex(real, imag)
-
-
-def _reduce_reconstructor(cls, base, state):
-    """copyreg._reconstructor, as protocols 0 and 1 write EasyDicts and Networks."""
-    if cls is util.EasyDict and base is dict and type(state) is dict:
-        return util.EasyDict(state)
-    if cls is Network and base is object and state is None:
-        return object.__new__(Network)
-    raise NetworkPickleError("Refusing to reconstruct %s from a pickle" % _short_repr(cls))
-
-
-_numpy_reconstruct_names = {"_reconstruct": _reduce_reconstruct, "scalar": _reduce_scalar}
-_SAFE_GLOBALS = {
-    ("dnnlib.tflib.network", "Network"): Network,
-    ("dnnlib.util", "EasyDict"): util.EasyDict,
-    ("collections", "OrderedDict"): OrderedDict,
-    ("builtins", "dict"): dict,
-    ("builtins", "list"): list,
-    ("builtins", "tuple"): tuple,
-    ("builtins", "set"): set,
-    ("builtins", "frozenset"): frozenset,
-    ("builtins", "bytes"): bytes,
-    ("builtins", "bytearray"): bytearray,
-    ("builtins", "complex"): complex,
-    ("builtins", "object"): object,
-    ("_codecs", "encode"): _reduce_codecs_encode,
-    ("copyreg", "_reconstructor"): _reduce_reconstructor,
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
-}
-for _core in ("numpy.core", "numpy._core"):  # numpy 1.x and 2.x paths
-    _SAFE_GLOBALS.update({(_core + ".multiarray", name): func for name, func in _numpy_reconstruct_names.items()})
-    _SAFE_GLOBALS[(_core + ".numeric", "_frombuffer")] = _reduce_frombuffer
-
-# What REDUCE may call, by identity (never by hash: the callable comes from the pickle).
-_REDUCERS = {id(obj): (obj, reducer) for obj, reducer in [
-    (np.dtype, _reduce_dtype), (bytes, _reduce_bytes), (bytearray, _reduce_bytearray), (set, _reduce_set_type(set)),
-    (frozenset, _reduce_set_type(frozenset)), (OrderedDict, _reduce_ordered_dict), (complex, _reduce_complex),
-] + [(func, func) for func in (_reduce_codecs_encode, _reduce_reconstructor, _reduce_reconstruct, _reduce_scalar, _reduce_frombuffer)]}
-
-
-class _SizedReader:
-    """Binary file wrapper that knows how many bytes remain: no length field in the pickle can make the
-    unpickler allocate more than the file holds."""
-
-    def __init__(self, file: Any):
-        try:
-            start = file.tell()
-            self.remaining = file.seek(0, io.SEEK_END) - start
-            file.seek(start)
-        except (AttributeError, OSError, ValueError):  # not seekable (a pipe): read it all
-            file = io.BytesIO(file.read())
-            self.remaining = len(file.getbuffer())
-        self._file = file
-
-    def read(self, size: int = -1) -> bytes:
-        size = self.remaining if size is None or size < 0 else size
-        if size > self.remaining:
-            raise pickle.UnpicklingError("pickle data was truncated (%d more bytes needed, %d left)" % (size, self.remaining))
-        data = self._file.read(size)
-        self.remaining -= len(data)
-        return data
-
-    def readline(self) -> bytes:
-        line = self._file.readline()
-        self.remaining -= len(line)
-        return line
-
-
-class RestrictedUnpickler(pickle._Unpickler):  # pylint: disable=protected-access
+class RestrictedUnpickler(safe_pickle.DataUnpickler):
     """Unpickler that only creates Networks, EasyDicts, plain numeric NumPy arrays/scalars/dtypes and builtin
     containers, of all protocols (0-5) and both numpy 1.x and 2.x module paths. Anything else (e.g. os.system
-    via __reduce__, BUILD on a class, object arrays, forged dtypes) is refused before it can run."""
+    via __reduce__, BUILD on a class, object arrays, forged dtypes) is refused before it can run. Every
+    Network gets its state exactly once, from a state dict of its own; building it counts against the
+    allocation budget (its variables plus a constant)."""
+
+    safe_globals = {**safe_pickle.DATA_GLOBALS, ("dnnlib.tflib.network", "Network"): Network,
+                    ("dnnlib.util", "EasyDict"): util.EasyDict}
+    setitem_types = (dict, util.EasyDict, OrderedDict)
+    what = "networks, arrays and plain containers"
 
     def __init__(self, file: Any):
-        super().__init__(_SizedReader(file), encoding="latin1")
-        self._num_opcodes = 0
-        self._tuple_depths = dict()  # id -> (nesting depth, tuple); holding the tuple keeps its id unique
+        super().__init__(file)
+        self._networks = []  # every Network created, to check that each got its state
+        self._states = dict()  # id -> state dict used for a network (held, so that ids stay unique)
 
-    def find_class(self, module: str, name: str) -> Any:
-        if self.proto < 3:  # Python 3 writes protocols 0-2 with Python 2 names (__builtin__, copy_reg)
-            if (module, name) in _compat_pickle.NAME_MAPPING:
-                module, name = _compat_pickle.NAME_MAPPING[(module, name)]
-            module = _compat_pickle.IMPORT_MAPPING.get(module, module)
-        obj = _SAFE_GLOBALS.get((module, name))
-        if obj is None:
-            raise NetworkPickleError("Refusing to load '%s.%s' from a pickle: only networks, arrays and plain "
-                                     "containers are allowed" % (module[:100], name[:100]))
-        return obj
+    def new_object(self, cls: Any, args: Any, kwargs: Any) -> Any:
+        """NEWOBJ(_EX): only an empty Network (its state follows in BUILD) or an empty EasyDict."""
+        if (cls is not Network and cls is not util.EasyDict) or type(args) is not tuple or args \
+                or type(kwargs) is not dict or kwargs:
+            raise NetworkPickleError("Refusing to create %s from a pickle" % _short_repr(cls))
+        return self._new_network() if cls is Network else util.EasyDict()
 
-    def load(self) -> Any:
-        obj = super().load()
-        self._tuple_depths.clear()
-        _check_nesting(obj)
-        return obj
+    def reconstruct(self, cls: Any, base: Any, state: Any) -> Any:
+        """copyreg._reconstructor, as protocols 0 and 1 write EasyDicts and Networks."""
+        if cls is util.EasyDict and base is dict and type(state) is dict:
+            self.charge(safe_pickle.ITEM_BYTES * len(state), "EasyDicts")
+            return util.EasyDict(state)
+        if cls is Network and base is object and state is None:
+            return self._new_network()
+        raise NetworkPickleError("Refusing to reconstruct %s from a pickle" % _short_repr(cls))
 
-    def _note_tuple(self) -> None:
-        """Track how deeply tuples nest: hashing them (as dict keys or set items) recurses in C."""
-        tup = self.stack[-1]
-        depth = 1 + max((self._tuple_depths.get(id(x), (1,))[0] for x in tup if type(x) is tuple), default=0)
-        if depth > _MAX_NESTING:
-            raise NetworkPickleError("The pickle nests containers more than %d levels deep" % _MAX_NESTING)
-        self._tuple_depths[id(tup)] = (depth, tup)
+    def _new_network(self) -> "Network":
+        net = object.__new__(Network)
+        self._networks.append(net)
+        return net
 
-    def _target(self, types_: tuple, opcode: str) -> Any:
-        target = self.stack[-1]
-        if type(target) not in types_:
-            raise NetworkPickleError("Refusing the pickle opcode %s on %s" % (opcode, _short_repr(target)))
-        return target
+    def build(self, inst: Any, state: Any) -> None:
+        if type(inst) is not Network:
+            super().build(inst, state)
+            return
+        if inst.__dict__ or type(state) is not dict:  # once, with a state dict
+            raise NetworkPickleError("Refusing to set the state of a network twice or from a %s" % type(state).__name__)
+        if id(state) in self._states:  # a memoized state would build one more network per reference
+            raise NetworkPickleError("Refusing to build several networks from one stored state")
+        self._states[id(state)] = state
+        self.charge(_NETWORK_CHARGE + _stored_bytes(state), "networks")
+        inst.__setstate__(state)
 
-    def _load_reduce(self):
-        args = self.stack.pop()
-        func = self.stack[-1]
-        obj, reducer = _REDUCERS.get(id(func), (None, None))
-        if obj is not func or type(args) is not tuple:
-            raise NetworkPickleError("Refusing to call %s from a pickle" % _short_repr(func))
-        self.stack[-1] = reducer(*args)
-
-    def _load_newobj(self):
-        args = self.stack.pop()
-        cls = self.stack.pop()
-        self.append(_new_object(cls, args, {}))
-
-    def _load_newobj_ex(self):
-        kwargs = self.stack.pop()
-        args = self.stack.pop()
-        cls = self.stack.pop()
-        self.append(_new_object(cls, args, kwargs))
-
-    def _load_build(self):
-        state = self.stack.pop()
-        inst = self.stack[-1]
-        if type(inst) is Network:
-            if inst.__dict__ or type(state) is not dict:  # once, with a state dict
-                raise NetworkPickleError("Refusing to set the state of a network twice or from a %s" % type(state).__name__)
-            inst.__setstate__(state)
-        elif type(inst) is np.ndarray:
-            _build_array(inst, state)
-        elif isinstance(inst, np.dtype):
-            if not _is_plain_dtype_state(state):
-                raise NetworkPickleError("Refusing a numpy dtype state other than a plain numeric one")
-            inst.__setstate__(state)
-        else:  # classes, functions, EasyDicts, ...: BUILD would rewrite their attributes
-            raise NetworkPickleError("Refusing the pickle opcode BUILD on %s" % _short_repr(inst))
-
-    def _load_append(self):
-        value = self.stack.pop()
-        self._target((list,), "APPEND").append(value)
-
-    def _load_appends(self):
-        items = self.pop_mark()
-        self._target((list,), "APPENDS").extend(items)
-
-    def _load_setitem(self):
-        value = self.stack.pop()
-        key = self.stack.pop()
-        self._target((dict, util.EasyDict, OrderedDict), "SETITEM")[key] = value
-
-    def _load_setitems(self):
-        items = self.pop_mark()
-        target = self._target((dict, util.EasyDict, OrderedDict), "SETITEMS")
-        for i in range(0, len(items) - 1, 2):
-            target[items[i]] = items[i + 1]
-
-    def _load_additems(self):
-        items = self.pop_mark()
-        self._target((set,), "ADDITEMS").update(items)
-
-    def _load_bytearray8(self):
-        size, = struct.unpack("<Q", self.read(8))
-        data = self.read(size)  # bounded by the file (or the frame) before anything is allocated for it
-        if len(data) != size:
-            raise pickle.UnpicklingError("pickle data was truncated")
-        self.append(bytearray(data))
-
-
-def _refuse_opcode(name: str) -> Callable:
-    def refuse(_self):
-        raise NetworkPickleError("Refusing the pickle opcode %s: not used by network pickles" % name)
-    return refuse
-
-
-def _noting_tuple(handler: Callable) -> Callable:
-    def load_tuple(self):
-        handler(self)
-        self._note_tuple()  # pylint: disable=protected-access
-    return load_tuple
-
-
-def _counted(handler: Callable) -> Callable:
-    def run(self):
-        self._num_opcodes += 1  # pylint: disable=protected-access
-        if self._num_opcodes > _MAX_OPCODES:  # pylint: disable=protected-access
-            raise NetworkPickleError("The pickle has more than %d opcodes" % _MAX_OPCODES)
-        handler(self)
-    return run
-
-
-def _checked_dispatch() -> dict:
-    """pickle._Unpickler's opcode table with the checked handlers of RestrictedUnpickler."""
-    table = dict(pickle._Unpickler.dispatch)  # pylint: disable=protected-access
-    cls = RestrictedUnpickler
-    # pylint: disable=protected-access
-    table.update({pickle.REDUCE[0]: cls._load_reduce, pickle.NEWOBJ[0]: cls._load_newobj,
-                  pickle.NEWOBJ_EX[0]: cls._load_newobj_ex, pickle.BUILD[0]: cls._load_build,
-                  pickle.APPEND[0]: cls._load_append, pickle.APPENDS[0]: cls._load_appends,
-                  pickle.SETITEM[0]: cls._load_setitem, pickle.SETITEMS[0]: cls._load_setitems,
-                  pickle.ADDITEMS[0]: cls._load_additems, pickle.BYTEARRAY8[0]: cls._load_bytearray8})
-    for opcode in (pickle.TUPLE, pickle.TUPLE1, pickle.TUPLE2, pickle.TUPLE3):
-        table[opcode[0]] = _noting_tuple(table[opcode[0]])
-    for opcode, name in ((pickle.INST, "INST"), (pickle.OBJ, "OBJ"), (pickle.NEXT_BUFFER, "NEXT_BUFFER"),
-                         (pickle.READONLY_BUFFER, "READONLY_BUFFER")):  # Python 3 never writes these in-band
-        table[opcode[0]] = _refuse_opcode(name)
-    return {key: _counted(handler) for key, handler in table.items()}
-
-
-RestrictedUnpickler.dispatch = _checked_dispatch()
-
-
-def _new_object(cls: Any, args: Any, kwargs: Any) -> Any:
-    """NEWOBJ(_EX): only an empty Network (its state follows in BUILD) or an empty EasyDict."""
-    if (cls is not Network and cls is not util.EasyDict) or type(args) is not tuple or args \
-            or type(kwargs) is not dict or kwargs:
-        raise NetworkPickleError("Refusing to create %s from a pickle" % _short_repr(cls))
-    return object.__new__(Network) if cls is Network else util.EasyDict()
-
-
-def _build_array(array: np.ndarray, state: Any) -> None:
-    """BUILD on numpy's placeholder array: plain dtype, and exactly the bytes that shape and dtype need."""
-    if array.shape != (0,) or array.base is not None:
-        raise NetworkPickleError("Refusing to set the state of a numpy array twice")
-    if type(state) is not tuple or len(state) not in (4, 5) or (len(state) == 5 and (type(state[0]) is not int or state[0] != 1)):
-        raise NetworkPickleError("Invalid numpy array state in the pickle")
-    shape, dtype, is_fortran, data = state[-4:]
-    _check_plain_dtype(dtype)
-    _check_array_bytes(data, _check_shape_tuple(shape), dtype)
-    if type(is_fortran) not in (bool, int):
-        raise NetworkPickleError("Invalid numpy array state in the pickle")
-    array.__setstate__((1, shape, dtype, bool(is_fortran), bytes(data)))
-
-
-_CONTAINER_TYPES = (tuple, list, dict, set, frozenset, util.EasyDict, OrderedDict)
-
-
-def _children(obj: Any) -> Any:
-    if type(obj) in (dict, util.EasyDict, OrderedDict):
-        for key, value in obj.items():
-            yield key
-            yield value
-    else:
-        yield from obj
-
-
-def _check_nesting(root: Any) -> None:
-    """Refuse reference cycles and containers nested deeper than _MAX_NESTING, before recursive code (repr,
-    comparisons, copies) meets them. Iterative; each container is visited once."""
-    if type(root) not in _CONTAINER_TYPES:
-        return
-    heights = dict()  # id -> (height, container) of the containers already checked
-    path = [(root, _children(root), [1])]  # (container, its remaining children, its height so far)
-    on_path = {id(root)}
-    while path:
-        obj, children, height = path[-1]
-        child = next((c for c in children if type(c) in _CONTAINER_TYPES), None)
-        if child is None:  # all children checked
-            path.pop()
-            on_path.discard(id(obj))
-            heights[id(obj)] = (height[0], obj)
-            if path:
-                path[-1][2][0] = max(path[-1][2][0], height[0] + 1)
-        elif id(child) in on_path:
-            raise NetworkPickleError("The pickle holds a container that contains itself")
-        elif id(child) in heights:
-            if len(path) + heights[id(child)][0] > _MAX_NESTING:
-                raise NetworkPickleError("The pickle nests containers more than %d levels deep" % _MAX_NESTING)
-            height[0] = max(height[0], heights[id(child)][0] + 1)
-        elif len(path) >= _MAX_NESTING:
-            raise NetworkPickleError("The pickle nests containers more than %d levels deep" % _MAX_NESTING)
-        else:
-            path.append((child, _children(child), [1]))
-            on_path.add(id(child))
-
-
-def _one_line(text: str, limit: int = 400) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    def finish(self, obj: Any) -> None:
+        bare = sum(1 for net in self._networks if not net.__dict__)
+        if bare:
+            raise NetworkPickleError("The pickle holds %d network object%s without a stored state (no name, build "
+                                     "function or variables): not a network pickle" % (bare, "" if bare == 1 else "s"))
 
 
 def load_network_pickle(file: Any, allow_embedded_code: bool = False) -> Any:
@@ -1260,11 +967,11 @@ def load_network_pickle(file: Any, allow_embedded_code: bool = False) -> Any:
     tfutil.assert_tf_initialized()
     with _embedded_code_context(allow_embedded_code or _embedded_code_allowed[0]):
         try:
-            return RestrictedUnpickler(file).load()
-        except NetworkPickleError as e:
-            raise NetworkPickleError(_one_line(e)) from e
-        except Exception as e:  # pylint: disable=broad-except  # MemoryError, RecursionError, TF errors, ...
-            raise NetworkPickleError("Corrupt or truncated network pickle: %s: %s" % (type(e).__name__, _one_line(e))) from e
+            return safe_pickle.load_data(file, RestrictedUnpickler, what="network pickle")
+        except safe_pickle.PickleDataError as e:
+            raise NetworkPickleError(str(e)) from e
+        except Exception as e:  # pylint: disable=broad-except  # an OSError of the file
+            raise NetworkPickleError("Cannot read the network pickle: %s: %s" % (type(e).__name__, _one_line(e))) from e
 
 
 # ------------------------------------------------------------------------------------------

@@ -212,6 +212,22 @@ def _plain_dtype_state(order='<'):
     return (3, order, None, None, None, -1, -1, 0)
 
 
+def _shared_tuple_chain(depth):
+    """(t, t) where t = (u, u), ...: 2**depth leaves that hashing visits, from a few bytes (the memo shares them)."""
+    node = Put((None, None), 5000)
+    for level in range(1, depth):
+        node = Put((node, Get(5000 + level - 1)), 5000 + level)
+    return node
+
+
+def _shared_list_tree(levels, width, base=6000):
+    """A list of `width` references to a list of `width` references to ...: width**levels items."""
+    node = Put([0] * width, base)
+    for level in range(1, levels):
+        node = Put([node] + [Get(base + level - 1)] * (width - 1), base + level)
+    return node
+
+
 def code_payloads(marker):
     """name -> pickle for payloads that create `marker` when a plain unpickler loads them."""
     cmd = 'touch %s' % shlex.quote(str(marker))
@@ -322,6 +338,13 @@ def plain_corpus(marker):
         'deep_list_p2': b'\x80\x02' + b']' * 100000 + b'a' * 99999 + b'.',
         'deep_dict_p3': b'\x80\x03' + b'}N' * 100000 + b'}' + b's' * 100000 + b'.',
         'self_containing_list_p2': b'\x80\x02]r\0\0\0\0j\0\0\0\0a.',
+        # One stored buffer used many times: each use copies it (memo amplification).
+        'memo_bytearray_copies_p4': assemble([Call(Global('builtins', 'bytearray'), Put(b'\0' * (1 << 20), 1))]
+                                             + [Call(Global('builtins', 'bytearray'), Get(1)) for _ in range(150)], 4),
+        'memo_array_state_copies_p4': assemble([Put((1, (1 << 18,), _dtype('f4'), False, b'\0' * (1 << 20)), 2)]
+                                               + [Build(_placeholder_array(), Get(2)) for _ in range(150)], 4),
+        'memo_set_copies_p2': assemble([Put(list(range(20000)), 3)] + [Call(Global('__builtin__', 'set'), Get(3)) for _ in range(150)], 2),
+        'memo_tuple_hash_bomb_p2': assemble({_shared_tuple_chain(60): 1}, 2),
         # Truncated, empty and garbage files.
         'empty_file': b'',
         'truncated_half_p4': legit[:len(legit) // 2],
@@ -368,10 +391,22 @@ def network_corpus(marker):
     def d_kwargs(proto=2, **changes):
         return d(proto, static_kwargs=dict(d_state['static_kwargs'], **changes))
 
+    network_class = Global('dnnlib.tflib.network', 'Network')
     code = "open(%r, 'w').close()\ndef evil(images_in, labels_in, **kw): return images_in\n" % str(marker)
     self_ref = dict(d_state, components={'me': Get(1000)})
     return {
         'net_state_list_p2': assemble(Build(New(Global('dnnlib.tflib.network', 'Network')), [1, 2]), 2),
+        # Networks that never get a state (NEWOBJ / copyreg._reconstructor without BUILD).
+        'net_bare_top_p4': assemble(New(network_class), 4),
+        'net_bare_tuple_p2': assemble((New(network_class), New(network_class), New(network_class)), 2),
+        'net_bare_p0': assemble(Call(Global('copy_reg', '_reconstructor'), network_class, Global('__builtin__', 'object'), None), 0),
+        'net_bare_in_list_p1': assemble([Net(d_state), Call(Global('copy_reg', '_reconstructor'), network_class,
+                                                             Global('__builtin__', 'object'), None)], 1),
+        # One stored state for many networks (each builds the whole network again).
+        'net_state_reused_p2': assemble([Net(Put(d_state, 7000))] + [Net(Get(7000)) for _ in range(20)], 2),
+        'net_kwargs_resolution_16384_p2': d_kwargs(resolution=16384),
+        'net_kwargs_huge_activations_p3': d_kwargs(3, resolution=8192, fmap_base=1 << 16, fmap_max=4096),
+        'net_kwargs_shared_lists_p2': d_kwargs(extra=_shared_list_tree(4, 256)),
         'net_version_99_p2': d(version=99),
         'net_version_str_p0': d(0, version='3'),
         'net_name_dot_p2': d(name='.'),
@@ -413,9 +448,10 @@ def network_corpus(marker):
         'net_g_missing_components_p2': assemble(Net(g_state), 2),
         'net_mapping_huge_fmaps_p2': assemble(Net(dict(m_state, static_kwargs=dict(m_state['static_kwargs'], mapping_fmaps=1 << 24,
                                                                                       dlatent_size=1 << 24))), 2),
+        'net_mapping_wide_dlatents_p3': assemble(Net(dict(m_state, static_kwargs=dict(m_state['static_kwargs'], dlatent_size=4096))), 3),
         'net_mapping_huge_kwargs_p3': assemble(Net(dict(m_state, static_kwargs=dict(m_state['static_kwargs'], mapping_fmaps=1 << 40,
                                                                                       dlatent_size=1 << 40))), 3),
-        'net_mapping_many_layers_p4': assemble(Net(dict(m_state, static_kwargs=dict(m_state['static_kwargs'], mapping_layers=1000000))), 4),
+        'net_mapping_many_layers_p4': assemble(Net(dict(m_state, static_kwargs=dict(m_state['static_kwargs'], mapping_layers=64))), 4),
         'net_build_twice_p2': assemble(Build(Net(d_state), dict(d_state, name='Other')), 2),
         'net_state_with_os_system_p3': d(3, static_kwargs=dict(d_state['static_kwargs'], hook=Call(Global('os', 'system'), 'touch %s' % shlex.quote(str(marker))))),
     }
@@ -424,30 +460,111 @@ def network_corpus(marker):
 # The loader run by the test in a subprocess.
 
 
-def _global_state():
+def _global_state(loader):
     """What a hostile pickle must not change in this process."""
     import dnnlib  # pylint: disable=import-outside-toplevel
-    from dnnlib.tflib.network import Network  # pylint: disable=import-outside-toplevel
-    return dict(vars(dnnlib.EasyDict)), dict(vars(Network)), np.dtype('f4').isnative, repr(dnnlib.EasyDict(a=1).a)
+    from dnnlib.submission.submit import PathType  # pylint: disable=import-outside-toplevel
+    state = [dict(vars(dnnlib.EasyDict)), np.dtype('f4').isnative, repr(dnnlib.EasyDict(a=1).a),
+             [(member.name, member.value) for member in PathType], dict(vars(PathType.LINUX))]
+    if loader == 'load_pkl':
+        from dnnlib.tflib.network import Network  # pylint: disable=import-outside-toplevel
+        state.append(dict(vars(Network)))
+    return state
 
 
-def load_each(paths):
+def _loader(name):
+    """path -> loaded object, by the project code that reads such files. Only load_pkl needs TensorFlow."""
+    if name == 'load_pkl':
+        import tensorflow.compat.v1 as tf  # pylint: disable=import-outside-toplevel
+        import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
+        from training import misc  # pylint: disable=import-outside-toplevel
+
+        def load(path):
+            with tf.Graph().as_default(), tflib.create_session().as_default():
+                return misc.load_pkl(path)
+        return load
+    if name == 'submit_config':  # <dir>/submit_config.pkl of a run directory made by the original code
+        import os  # pylint: disable=import-outside-toplevel
+        from training import run_config  # pylint: disable=import-outside-toplevel
+        return lambda path: run_config.load_run_config(os.path.dirname(path))
+    if name == 'dataset':  # CIFAR-10/100 and SVHN batches
+        import dataset_tool  # pylint: disable=import-outside-toplevel
+        return lambda path: dataset_tool._load_pickle(path, 'CIFAR-10')  # pylint: disable=protected-access
+    raise ValueError(name)
+
+
+def load_each(paths, loader='load_pkl'):
     import resource  # pylint: disable=import-outside-toplevel
-    import tensorflow.compat.v1 as tf  # pylint: disable=import-outside-toplevel
-    import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
-    from training import misc  # pylint: disable=import-outside-toplevel
-    before = _global_state()
+    load = _loader(loader)
+    before = _global_state(loader)
     for path in paths:
         print('START %s' % path, flush=True)
         try:
-            with tf.Graph().as_default(), tflib.create_session().as_default():
-                obj = misc.load_pkl(path)
+            obj = load(path)
             print('RESULT %s LOADED %s' % (path, type(obj).__name__), flush=True)
         except Exception as e:  # pylint: disable=broad-except  # reported to the test, which checks the type
             print('RESULT %s ERROR %s %r' % (path, type(e).__name__, str(e)), flush=True)
-        print('STATE %s %s' % (path, 'intact' if _global_state() == before else 'CHANGED'), flush=True)
+        print('STATE %s %s' % (path, 'intact' if _global_state(loader) == before else 'CHANGED'), flush=True)
     print('MAXRSS_KB %d' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)
 
 
+def run_loader(paths, loader='load_pkl', memory_limit=4 << 30):
+    """Load the files in one memory-limited subprocess (`python -m tests.helpers.hostile_pickles`): per file
+    the list of its outcomes ('LOADED <type>' or 'ERROR <exception type> <repr of the message>') and whether
+    global state survived; asserts that the process itself ended normally, without a traceback."""
+    from tests.helpers.runner import run_python  # pylint: disable=import-outside-toplevel
+    proc = run_python('-m', 'tests.helpers.hostile_pickles', '--loader', loader, *paths, memory_limit=memory_limit)
+    lines = proc.stdout.splitlines()
+    started = [line.split(' ', 1)[1] for line in lines if line.startswith('START ')]
+    assert proc.returncode == 0, 'loader died (exit %d) while loading %s\n%s' % (
+        proc.returncode, started[-1] if started else None, proc.stderr[-3000:])
+    assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
+    results = {path: [] for path in paths}
+    states = {}
+    for line in lines:
+        if line.startswith('RESULT '):
+            path, outcome = line[len('RESULT '):].split(' ', 1)
+            results[path].append(outcome)
+        elif line.startswith('STATE '):
+            path, state = line[len('STATE '):].split(' ', 1)
+            states[path] = state
+    return results, states, lines
+
+
+def write_corpus(directory, corpus, file_name=None):
+    """Write name -> bytes as <directory>/<name>.pkl, or with file_name as <directory>/<name>/<file_name>
+    (a run directory's submit_config.pkl, a CIFAR batch); returns name -> path."""
+    import os  # pylint: disable=import-outside-toplevel
+    paths = {}
+    for name, data in corpus.items():
+        if file_name is None:
+            paths[name] = os.path.join(directory, name + '.pkl')
+        else:
+            paths[name] = os.path.join(directory, name, file_name)
+        os.makedirs(os.path.dirname(paths[name]), exist_ok=True)
+        with open(paths[name], 'wb') as f:
+            f.write(data)
+    return paths
+
+
+def assert_refused_in_one_line(results, states, paths, error_type, expected=None, prefix=None):
+    """Every file was refused with exactly one `error_type` line (starting with its path, or with
+    prefix(path)), global state intact, and for the names in `expected` the message holds that fragment."""
+    import ast  # pylint: disable=import-outside-toplevel
+    for name, path in paths.items():
+        assert len(results[path]) == 1, (name, results[path])
+        outcome = results[path][0]
+        assert outcome.startswith('ERROR %s ' % error_type), (name, outcome)
+        message = ast.literal_eval(outcome[len('ERROR %s ' % error_type):])
+        start = path if prefix is None else prefix(path)
+        assert message.startswith(start) and '\n' not in message, (name, message)
+        assert states[path] == 'intact', name
+        if expected and name in expected:
+            assert expected[name] in message, (name, message)
+
+
 if __name__ == '__main__':
-    load_each(sys.argv[1:])
+    if sys.argv[1:2] == ['--loader']:
+        load_each(sys.argv[3:], sys.argv[2])
+    else:
+        load_each(sys.argv[1:])

@@ -103,6 +103,10 @@ def save_inception_like_graph(path, num_features=6, style='classify_image', seed
             x = tf.placeholder(tf.float32, shape=[1, 299, 299, 3], name='Mul')
             x = tf.nn.avg_pool(x, ksize=[1, 37, 37, 1], strides=[1, 37, 37, 1], padding='VALID')  # -> 8x8
         x = tf.nn.relu(tf.nn.conv2d(x, tf.constant(conv_w), strides=[1, 1, 1, 1], padding='SAME') + tf.constant(conv_b))
+        if style == 'classify_image':  # as after each of its convolutions: a CheckNumerics control input
+            check = tf.debugging.check_numerics(x, 'conv', name='conv/CheckNumerics')
+            with tf.control_dependencies([check]):
+                x = tf.identity(x, name='conv/control_dependency')
         pool = tf.nn.avg_pool(x, ksize=[1, 8, 8, 1], strides=[1, 1, 1, 1], padding='VALID', name='pool_3')
         flat = tf.reshape(pool, [1, num_features], name='pool_3/_reshape')
         tf.nn.softmax(tf.matmul(flat, tf.constant(fc_w)), name='softmax')

@@ -23,6 +23,17 @@ def run_script(script, *args, cwd=ROOT, timeout=600, env=None):
     return subprocess.run(command, cwd=cwd, env=env or python_env(), capture_output=True, text=True, timeout=timeout)
 
 
+def run_python(*args, memory_limit=None, timeout=300, env=None, cwd=ROOT):
+    """Run `python <args...>` (e.g. '-m', 'tests.helpers.module', ...) with the repository on the path; with
+    memory_limit (bytes) its address space is limited, so that a memory bomb ends in MemoryError instead of
+    exhausting the machine."""
+    def limit():
+        import resource  # pylint: disable=import-outside-toplevel
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    return subprocess.run([sys.executable] + [str(arg) for arg in args], cwd=cwd, env=env or python_env(), capture_output=True,
+                          text=True, timeout=timeout, preexec_fn=limit if memory_limit else None, check=False)
+
+
 def native_log_lines(text):
     """TensorFlow's C++ log lines (absl format, the start-up notices) in a script's output."""
     from dnnlib.cli import _NATIVE_LOG  # pylint: disable=import-outside-toplevel
