@@ -209,9 +209,8 @@ def _with_progress(generate_seeds, seeds, minibatch, minibatches_per_step=8):
     step = minibatch * minibatches_per_step
     if len(seeds) <= step:
         return generate_seeds(seeds)
-    from tqdm import tqdm  # pylint: disable=import-outside-toplevel
     parts = []
-    with tqdm(total=len(seeds), desc='generating', unit='img', file=sys.stderr, disable=None, mininterval=1) as bar:
+    with cli.progress_bar(total=len(seeds), desc='generating', unit='img', mininterval=1) as bar:
         for begin in range(0, len(seeds), step):
             parts.append(generate_seeds(seeds[begin:begin + step]))
             bar.update(len(parts[-1]))

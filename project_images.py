@@ -29,7 +29,6 @@ from typing import List, Tuple
 
 import numpy as np
 import PIL.Image
-from tqdm import tqdm
 
 import config
 from dnnlib import cli
@@ -125,7 +124,7 @@ def project_batch(proj, targets: np.ndarray, desc: str, num_snapshots: int, prin
     snaps = set(snapshot_steps(proj.num_steps, num_snapshots))
     snapshots = []
     proj.start(targets)
-    with tqdm(total=proj.num_steps, desc=desc, unit='step', leave=False, file=sys.stderr, mininterval=0.5) as bar:
+    with cli.progress_bar(total=proj.num_steps, desc=desc, unit='step', leave=False, mininterval=0.5) as bar:
         for step in range(proj.num_steps):
             if step in snaps:
                 snapshots.append(proj.get_images())

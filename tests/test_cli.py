@@ -113,7 +113,108 @@ def test_the_stderr_filter_keeps_everything_else():
     kept, tail = cli.filter_native_logs(b'\nWARNING: All log messages before absl::InitializeLog() is called are written to STDERR\nE0000 00:0')
     assert kept == b'\n' and tail == b'E0000 00:0'  # a log line cut by the pipe is held until it ends
     kept, tail = cli.filter_native_logs(tail + b'0:1796165601.240558   11840 cuda_platform.cc:52] failed call to cuInit\nend\n')
-    assert kept == b'end\n' and tail == b''
+    assert kept == b'end\n' and tail == b''  # the E line of every CPU-only start is a start-up notice
+    errors = (b'E0000 00:00:1796165601.240558   11840 op_kernel.cc:1840] OP_REQUIRES failed at conv_ops.cc:1: out of memory\n'
+              b'F0000 00:00:1796165601.240558   11840 tensor_shape.cc:1] Check failed: d < dims() (1 vs. 0)\n')
+    assert cli.filter_native_logs(errors) == (errors, b'')  # errors and fatal lines say why something failed
+    assert cli.filter_native_logs(b'F0000 00:00:17') == (b'F0000 00:00:17', b'')  # forwarded before the abort that follows
+
+
+CRASHING_PROGRAM = r'''
+import ctypes, os, sys
+from dnnlib import cli
+
+def main(how):
+    os.write(2, b'I0000 00:00:1796165598.205215   11840 port.cc:153] oneDNN custom operations are on.\n')
+    print('the line before the crash', file=sys.stderr, flush=True)
+    if how == 'fatal':  # what TensorFlow does when a check fails: an F line, then abort()
+        os.write(2, b'F0000 00:00:1796165601.240558   11840 tensor_shape.cc:1] Check failed: d < dims() (1 vs. 0)\n')
+        os.abort()
+    ctypes.string_at(0)  # a segmentation fault
+
+cli.run_main('crash', main, sys.argv[1])
+'''
+
+
+def test_the_stderr_filter_passes_fatal_lines_and_survives_a_crash():
+    """What a process writes just before it dies (an F line and TensorFlow's abort, a segfault) and the
+    Python stack faulthandler prints reach the real stderr; the start-up notices still do not."""
+    import subprocess
+    import sys
+    procs = {how: subprocess.Popen([sys.executable, '-c', CRASHING_PROGRAM, how], env=python_env(), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True) for how in ('fatal', 'segfault')}
+    errors = {}
+    for how, proc in procs.items():
+        _out, errors[how] = proc.communicate(timeout=60)
+        err = errors[how]
+        assert proc.returncode < 0, (how, proc.returncode, err)  # died of the signal, as without the filter
+        assert 'the line before the crash' in err and 'oneDNN' not in err, err
+        assert 'Fatal Python error: %s' % ('Aborted' if how == 'fatal' else 'Segmentation fault') in err, err
+        assert re.search(r'File "<string>", line \d+ in main', err), err  # the Python stack of the crash
+    assert 'F0000 00:00:1796165601.240558   11840 tensor_shape.cc:1] Check failed: d < dims() (1 vs. 0)' in errors['fatal']
+
+
+TERMINAL_PROGRAM = r'''
+import subprocess, sys, time
+from dnnlib import cli
+
+def main(_argv):
+    print('terminal', cli.stderr_is_terminal(), flush=True)
+    with cli.progress_bar(total=3, desc='working', unit='img', mininterval=0) as bar:
+        for _ in range(3):
+            time.sleep(0.02)
+            bar.update(1)
+    # A script started by this one (demo.py runs train.py, generate.py) inherits the filter's pipe:
+    subprocess.run([sys.executable, '-c', 'from dnnlib import cli; print("child", cli.stderr_is_terminal())'])
+
+cli.run_main('bar', main)
+'''
+
+
+def test_progress_bars_show_on_a_terminal_only():
+    """The filter puts a pipe on fd 2, but a user at a terminal still gets the progress bars (rate and count),
+    also from the scripts a script starts; with stderr redirected, no bar."""
+    import sys
+    from tests.helpers.runner import run_in_terminal
+    status, out, terminal = run_in_terminal([sys.executable, '-c', TERMINAL_PROGRAM], columns=90)
+    assert status == 0, terminal
+    assert out.split() == ['terminal', 'True', 'child', 'True']
+    assert re.search(r'working: 100%\|.*\| 3/3 \[[\d:]+<[\d:]+, +[\d.]+img/s\]', terminal), terminal
+    assert max(len(line) for line in re.split(r'[\r\n]', terminal)) <= 90  # fitted to the terminal's width
+    import subprocess
+    piped = subprocess.run([sys.executable, '-c', TERMINAL_PROGRAM], env=python_env(), capture_output=True, text=True, timeout=60)
+    assert piped.returncode == 0 and piped.stdout.split() == ['terminal', 'False', 'child', 'False']
+    assert piped.stderr == ''
+
+
+def test_every_progress_bar_goes_by_the_terminal_rule(monkeypatch, capsys):
+    """FID/PPL/LS (also during training), projection and generation show their bars when stderr is a terminal
+    by cli.stderr_is_terminal(), whatever sys.stderr.isatty() says behind the filter."""
+    import numpy as np
+    import generate
+    import project_images
+    from dnnlib import EasyDict
+    from metrics import metric_base
+
+    class Projection:  # project_images.project_batch's view of a Projector
+        num_steps = 3
+
+        def start(self, targets):
+            pass
+
+        def get_images(self):
+            return np.zeros([1, 3, 4, 4], np.float32)
+
+        def step(self):
+            return EasyDict(image_loss=np.zeros(1), perceptual=np.zeros(1), pixel=np.zeros(1), noise_reg=0.0)
+    for terminal in (True, False):
+        monkeypatch.setattr(cli, 'stderr_is_terminal', lambda terminal=terminal: terminal)
+        with metric_base.progress_bar(10, 'fid50k') as bar:
+            assert bar.disable is not terminal
+        project_images.project_batch(Projection(), None, 'projecting', 0, 0)
+        generate._with_progress(lambda seeds: np.zeros([len(seeds), 1]), list(range(100)), 8)  # pylint: disable=protected-access
+        err = capsys.readouterr().err
+        assert ('step/s' in err and 'img/s' in err) is terminal, err
 
 
 HOSTILE_CASES = [

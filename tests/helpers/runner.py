@@ -23,6 +23,43 @@ def run_script(script, *args, cwd=ROOT, timeout=600, env=None):
     return subprocess.run(command, cwd=cwd, env=env or python_env(), capture_output=True, text=True, timeout=timeout)
 
 
+def run_in_terminal(command, cwd=ROOT, env=None, timeout=600, columns=120):
+    """Run a command (a list) with its stderr on a pseudo-terminal, as a user at a terminal sees it, and its
+    stdout on a pipe. Returns (exit status, stdout text, what the terminal received as text)."""
+    import fcntl  # pylint: disable=import-outside-toplevel
+    import pty  # pylint: disable=import-outside-toplevel
+    import struct  # pylint: disable=import-outside-toplevel
+    import termios  # pylint: disable=import-outside-toplevel
+    import threading  # pylint: disable=import-outside-toplevel
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack('HHHH', 24, columns, 0, 0))
+    received = []
+
+    def read():  # at once, so that a full terminal buffer never blocks the writer
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: every writer has closed the terminal
+                return
+            if not chunk:
+                return
+            received.append(chunk)
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        proc = subprocess.Popen([str(arg) for arg in command], cwd=cwd, env=env or python_env(), stdout=subprocess.PIPE,
+                                stderr=slave, stdin=subprocess.DEVNULL)
+        os.close(slave)
+        slave = None
+        stdout = proc.communicate(timeout=timeout)[0]
+        reader.join(timeout=30)
+    finally:
+        if slave is not None:
+            os.close(slave)
+        os.close(master)
+    return proc.returncode, stdout.decode('utf-8', 'replace'), b''.join(received).decode('utf-8', 'replace')
+
+
 def native_log_lines(text):
     """TensorFlow's C++ log lines (absl format, the start-up notices) in a script's output."""
     from dnnlib.cli import _NATIVE_LOG  # pylint: disable=import-outside-toplevel
