@@ -36,7 +36,8 @@ from dnnlib import cli
 from dnnlib.util import UserError
 
 # TensorFlow is imported only by the commands that write or read TFRecords, and never by the worker
-# processes that decode images; quiet its start-up log lines.
+# processes that decode images; quiet its start-up log lines (unless --verbose asks for them).
+_QUIETED_TF = 'TF_CPP_MIN_LOG_LEVEL' not in os.environ
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 
@@ -911,7 +912,9 @@ def execute_cmdline(argv):
 
     def add_command(cmd, desc, example=None):
         epilog = 'Example: %s %s' % (prog, example) if example is not None else None
-        return subparsers.add_parser(cmd, description=desc, help=desc, epilog=epilog)
+        command = subparsers.add_parser(cmd, description=desc, help=desc, epilog=epilog)
+        cli.add_verbose_argument(command)
+        return command
 
     def add_new_dataset_arg(p):
         p.add_argument('tfrecord_dir', help='New dataset directory to be created')
@@ -990,6 +993,10 @@ def execute_cmdline(argv):
     args = parser.parse_args(argv[1:] if len(argv) > 1 else ['-h'])
     func = globals()[args.command]
     del args.command
+    if args.verbose and _QUIETED_TF:
+        del os.environ['TF_CPP_MIN_LOG_LEVEL']
+    cli.apply_verbose(args)  # before run_main: with --verbose, stderr is not filtered
+    del args.verbose
     try:
         cli.run_main('dataset_tool.py', lambda _argv: func(**vars(args)))
     except KeyboardInterrupt:

@@ -79,6 +79,9 @@ SCRIPTS = ['train.py', 'generate.py', 'generate_figures.py', 'pretrained_example
            'run_metrics.py', 'dataset_tool.py', 'demo.py', 'explore.py']
 
 
+SUBCOMMANDS = {'dataset_tool.py': ['display', 'create_demo'], 'edit_latents.py': ['apply', 'learn']}
+
+
 @pytest.mark.parametrize('script', SCRIPTS)
 def test_help_is_quick_and_quiet(script):
     start = time.time()
@@ -87,6 +90,9 @@ def test_help_is_quick_and_quiet(script):
     assert proc.returncode == 0, proc.stderr
     assert 'usage:' in proc.stdout and proc.stderr == ''
     assert elapsed < 2.0, '%s --help took %.1f s' % (script, elapsed)
+    for command in SUBCOMMANDS.get(script, [None]):  # every command has --verbose (TensorFlow's log lines)
+        helped = proc if command is None else run_script(script, command, '--help')
+        assert helped.returncode == 0 and '--verbose' in helped.stdout, (script, command, helped.stdout)
 
 
 def test_a_normal_run_prints_no_tensorflow_log_lines_unless_asked(tmp_path):

@@ -257,6 +257,23 @@ def test_port_in_use_is_refused_with_one_line(tmp_path):
     assert time.time() - start < 30  # before TensorFlow and the network are loaded
 
 
+def test_first_line_comes_at_once(tmp_path):
+    """Loading TensorFlow, the network and the page takes a while: the user is told what is going on at once."""
+    save_snapshot(tmp_path / 'net.pkl')
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, 'explore.py'), '--network', str(tmp_path / 'net.pkl'),
+                             '--port', str(free_port())], cwd=ROOT, env=python_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        start = time.time()
+        first = proc.stdout.readline()
+        elapsed = time.time() - start
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert first == 'Loading network %s for the explorer...\n' % (tmp_path / 'net.pkl')
+    assert elapsed < 2.0, 'the first line took %.1f s' % elapsed
+
+
 @pytest.mark.slow
 def test_missing_network_is_one_line(tmp_path):
     proc = run_script('explore.py', '--network', tmp_path / 'missing.pkl', '--port', free_port(), timeout=300)
