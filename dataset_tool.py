@@ -544,6 +544,12 @@ def _load_mnist_images(mnist_dir):
 # Reading datasets: display, extract, compare.
 
 
+def _check_datasets_exist(*tfrecord_dirs):
+    """Before TensorFlow is imported: a dataset directory that does not exist is reported at once."""
+    for tfrecord_dir in tfrecord_dirs:
+        cli.check_input_exists(tfrecord_dir, cli.DATASET_NOT_FOUND, kind='directory')
+
+
 def _open_dataset(tfrecord_dir, max_label_size):
     import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
     from training import dataset  # pylint: disable=import-outside-toplevel
@@ -583,6 +589,7 @@ def _open_viewer():
 
 
 def display(tfrecord_dir):
+    _check_datasets_exist(tfrecord_dir)
     dset = _open_dataset(tfrecord_dir, max_label_size='full')
     cv2 = _open_viewer()
     print('Dataset shape = %s, label size = %d' % (list(dset.shape), dset.label_size))
@@ -607,6 +614,7 @@ def display(tfrecord_dir):
 
 
 def extract(tfrecord_dir, output_dir):
+    _check_datasets_exist(tfrecord_dir)
     dset = _open_dataset(tfrecord_dir, max_label_size=0)
     print('Extracting images to "%s"' % output_dir)
     staging = StagingDir(output_dir)
@@ -628,6 +636,7 @@ def extract(tfrecord_dir, output_dir):
 
 def compare(tfrecord_dir_a, tfrecord_dir_b, ignore_labels):
     max_label_size = 0 if ignore_labels else 'full'
+    _check_datasets_exist(tfrecord_dir_a, tfrecord_dir_b)
     dset_a = _open_dataset(tfrecord_dir_a, max_label_size)
     dset_b = _open_dataset(tfrecord_dir_b, max_label_size)
 

@@ -245,6 +245,12 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     check_args(parser, args)
     cli.apply_verbose(args)
+    if args.command == 'apply':  # before TensorFlow: a typo is reported at once, in the order run_apply meets them
+        cli.check_input_exists(args.network)
+        for path, _weight in map(parse_direction_spec, args.direction):
+            cli.check_input_exists(path)
+        for path in args.dlatents:
+            cli.check_input_exists(path, '%s: no such file or directory (dlatents)', kind='any')
     print('Editing dlatents along %s with %s' % (', '.join(args.direction), args.network) if args.command == 'apply' else
           'Learning a direction from labelled dlatents into %s' % args.output, file=sys.stderr, flush=True)  # stdout: the files
     paths = run_apply(args) if args.command == 'apply' else run_learn(args)

@@ -53,6 +53,7 @@ def main(argv=None) -> None:
     cli.apply_verbose(args)
     from training import explorer as ex  # pylint: disable=import-outside-toplevel
     ex.check_port_free(args.host, args.port)  # before the (slow) load: fail at once
+    cli.check_input_exists(args.network)
     print('Loading network %s for the explorer...' % args.network, flush=True)  # the page takes a while
     if not ex.is_loopback(args.host):
         print('%s: warning: serving on %s: anyone who can reach port %d can use the page (there is no login)'

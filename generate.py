@@ -243,6 +243,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     check_args(parser, args)
     cli.apply_verbose(args)
+    cli.check_input_exists(args.network)  # before TensorFlow: a typo is reported at once
     print(_describe(args), file=sys.stderr, flush=True)  # stdout lists the files written
     import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
     from training import generation, misc  # pylint: disable=import-outside-toplevel

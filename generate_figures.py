@@ -70,6 +70,8 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     cli.apply_verbose(args)
+    for source in [args.network] + [getattr(args, key) for key in DEFAULT_NETWORKS]:
+        cli.check_input_exists(source)  # before TensorFlow: a typo is reported at once
     print('Drawing figure%s %s into %s' % ('' if len(args.figures) == 1 else 's', ','.join(map(str, args.figures)), args.outdir), flush=True)
     import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
     from training import figures, misc  # pylint: disable=import-outside-toplevel

@@ -205,6 +205,7 @@ def main(argv=None) -> None:
         parser.error('--perceptual-weight and --pixel-weight are both 0: nothing to optimise')
     cli.apply_verbose(args)
     files = list_images(args.targets)
+    cli.check_input_exists(args.network)  # before TensorFlow: a typo is reported at once
     names = output_names(files)
     print('Projecting %d image(s) into %s, %d steps' % (len(files), args.network, args.steps), file=sys.stderr, flush=True)
     cli.check_new_files([path for name in names for path in output_files(args.outdir, name, args.optimize_noise)], args.overwrite)

@@ -167,8 +167,7 @@ def _pickle_task(args):
     else:
         network_pkl, dataset = args.network, args.dataset
         mirror = bool(args.mirror_augment)
-        if not dnnlib.util.is_url(network_pkl) and not os.path.isfile(network_pkl):
-            raise dnnlib.util.UserError('--network: no such file: %s' % network_pkl)
+        cli.check_input_exists(network_pkl, '--network: no such file: %s')
     dataset_args = None
     if dataset is not None:
         data_dir = config.data_dir if args.data_dir is None else args.data_dir

@@ -14,6 +14,7 @@ import sys
 from typing import Callable, Dict, List, Optional, Sequence
 
 from .stderr_filter import NATIVE_LOG as _NATIVE_LOG, filter_native_logs  # noqa: F401  (the filter's rule)
+from . import util
 from .util import UserError  # noqa: F401  (scripts raise it as cli.UserError)
 
 MAX_SEED = 2 ** 32 - 1      # np.random.RandomState accepts seeds 0 ... 2**32-1
@@ -201,6 +202,22 @@ def add_precision_argument(parser, what='the networks') -> None:
     parser.add_argument('--precision', choices=PRECISIONS, default='fp32',
                         help='compute precision of %s: fp32 (exact, the default), fp16 (GPUs), bf16 (CPUs with '
                              'AVX512-BF16/AMX, or GPUs); pickles always stay fp32' % what)
+
+# ----------------------------------------------------------------------------
+# Inputs.
+
+DATASET_NOT_FOUND = 'Dataset directory not found: %s (create it with dataset_tool.py, or check data_dir)'
+
+
+def check_input_exists(path: Optional[str], message: str = '%s: no such file', kind: str = 'file') -> None:
+    """A local input that does not exist as a `kind` ('file', 'directory' or 'any') is one UserError,
+    `message` % path. Scripts call this before they import TensorFlow, so that a typo is reported at once
+    instead of seconds later (the loaders check again). URLs (and None) are left to the download."""
+    if path is None or util.is_url(path):
+        return
+    exists = {'file': os.path.isfile, 'directory': os.path.isdir, 'any': os.path.exists}[kind]
+    if not exists(path):
+        raise UserError(message % path)
 
 # ----------------------------------------------------------------------------
 # Outputs.
