@@ -124,7 +124,7 @@ def main(argv=None):
     print('  Final network:     %s' % final_pkl)
     print('  Generated images:  %s' % generated)
     print('  Digit accuracy:    %s' % accuracy_json)
-    print('  TensorBoard:       tensorboard --logdir %s' % run_dir)
+    print('  TensorBoard:       tensorboard --logdir %s --samples_per_plugin images=0' % run_dir)  # every fakes grid
     print('  Step times:        %s' % ', '.join('%s %.0f s (%.0f CPU-s)' % (name, wall, cpu)
                                                for name, (cpu, wall) in STEP_TIMES.items()))
     print()
