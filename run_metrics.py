@@ -2,7 +2,8 @@
 
 Each (network task, metric) pair runs in a new results directory (<result dir>/<id>-run_metrics...) with its
 log; the result line is appended to metric-<name>.txt, in the training run directory for --run and in
-the new results directory for --network / --ffhq.
+the new results directory for --network / --ffhq. The results also go there as TensorBoard scalars
+(Metrics/<name>, at the snapshot's training progress, in an events file of their own).
 
 Examples:
   # Latest snapshot of run 3 (in results/), against the dataset recorded in the run's configuration:
