@@ -80,14 +80,6 @@ def dlatent_items(files: List[str], num_layers: int, dlatent_size: int):
     return items
 
 
-def load_noises(path: str) -> dict:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {name: data[name] for name in data.files}
-    except (OSError, ValueError) as e:
-        raise EditError('%s: cannot read the noise maps (%s)' % (path, e)) from None
-
-
 def apply_outputs(base: str, args) -> List[str]:
     """The files `apply` writes for one dlatents item: the strip, and the edited dlatents if asked."""
     return [base + '.png'] + (['%s%s.npy' % (base, strength_label(s)) for s in args.strengths] if args.save_dlatents else [])
@@ -108,13 +100,14 @@ def run_apply(args) -> List[str]:
     items = dlatent_items(le.list_npy_files(args.dlatents, 'dlatents'), num_layers, dlatent_size)
     bases = [os.path.join(args.outdir, '%s-%s' % (name, direction_name)) for name, _dlatents, _noise in items]
     cli.check_new_files([path for base in bases for path in apply_outputs(base, args)], args.overwrite)
+    noise_maps = {noise_file: le.load_noises(noise_file, Gs) for _name, _dlatents, noise_file in items  # checked against
+                  if noise_file is not None and args.noise == 'auto'}                                   # the network first
 
     os.makedirs(args.outdir, exist_ok=True)
     paths = []
     for (name, dlatents, noise_file), base in zip(items, bases):
-        noises = None
-        if noise_file is not None and args.noise == 'auto':
-            noises = load_noises(noise_file)
+        noises = noise_maps.get(noise_file)
+        if noises is not None:
             print('%s: using the noise maps of %s' % (name, noise_file), file=sys.stderr)
         series = le.edit_series(dlatents, offset, args.strengths)
         images = le.render(Gs, series, noises=noises, minibatch_size=args.minibatch)

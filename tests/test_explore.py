@@ -182,6 +182,25 @@ def test_edits_equal_edit_latents_arithmetic(explorer, tmp_path):
     np.save(tmp_path / 'w.npy', np.zeros([3, 16], np.float32))
     with pytest.raises(ex.ExploreError, match=r'^w.npy: dlatents have shape \[3, 16\]; this network needs \[8, 16\]'):
         explorer.load_dlatents(str(tmp_path / 'w.npy'))
+    (tmp_path / 'notes.npy').write_text('a text file\n')
+    with pytest.raises(ex.ExploreError, match=r'^notes.npy: cannot read the direction: not a .npy array file'):
+        explorer.load_direction(str(tmp_path / 'notes.npy'))
+    # A projection's noise maps that do not fit: one line naming the file, before anything runs.
+    own = {name: value for name, value in zip(le.noise_shapes(explorer.Gs), explorer.session.run(
+        [var for name, var in explorer.Gs.components.synthesis.own_vars.items() if name.startswith('noise')]))}
+    noises = explorer.load_noises(str(_savez(tmp_path / 'good-noise.npz', own)))
+    np.testing.assert_array_equal(explorer.edit(w, [], noises=noises)[0], explorer.edit(w, [])[0])  # its own maps
+    for name, value, message in [('noise3', np.zeros([1, 1, 4, 4]), r"noise3 has shape \[1, 1, 4, 4\]; this network's noise3 is \[1, 1, 8, 8\]"),
+                                 ('noise0', np.full([1, 1, 4, 4], np.nan), 'noise0 must hold finite numbers'),
+                                 ('noise9', np.zeros([1, 1, 4, 4]), r"noise maps do not fit this network \(missing \[\], unknown \['noise9'\]\)")]:
+        path = _savez(tmp_path / 'bad-noise.npz', dict(own, **{name: value}))
+        with pytest.raises(ex.ExploreError, match=r'^bad-noise.npz: ' + message):
+            explorer.load_noises(str(path))
+
+
+def _savez(path, arrays):
+    np.savez(str(path), **arrays)
+    return path
 
 
 def test_explorer_works_from_other_threads(explorer):

@@ -365,14 +365,12 @@ class Explorer:
             return le.load_direction(path, self.num_layers, self.dlatent_size)
 
     def load_noises(self, path: str) -> dict:
-        """The noise maps of a projection (<name>-noise.npz from project_images.py --optimize-noise)."""
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                if not hasattr(data, 'files'):
-                    raise ValueError('not an .npz archive')
-                return {name: data[name] for name in data.files}
-        except (OSError, ValueError) as e:
-            raise ExploreError('%s: cannot read the noise maps (%s)' % (os.path.basename(path), e)) from None
+        """The noise maps of a projection (<name>-noise.npz from project_images.py --optimize-noise), checked
+        against the network (names, shapes, finite numbers)."""
+        from training import latent_editing as le  # pylint: disable=import-outside-toplevel
+        self._need_style('editing dlatents')
+        with _named_file_errors(path):
+            return le.load_noises(path, self.Gs)
 
     def edit(self, dlatents: np.ndarray, directions: Sequence[Tuple[np.ndarray, float]], layers=None, noises=None):
         """(uint8 image [H, W, C], edited [L, D]): dlatents [L, D] + sum strength_k * direction_k on `layers`
