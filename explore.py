@@ -7,7 +7,7 @@ starts a local web page (Gradio) and prints its address; open it in a browser, s
 
 The page:
   Seeds           a grid of seeds (type '0-11' or '3,7,42', page with < and >); click one for the large image,
-                  with truncation psi and cutoff, noise stored / re-drawn / off, the class of a conditional
+                  with truncation psi and cutoff, noise stored / random (re-draw noise draws anew) / off, the class of a conditional
                   network; download the image (.png), its latent z ([1, latent_size] .npy) and its dlatents w
                   ([num_layers, dlatent_size] .npy, what edit_latents.py apply --dlatents takes). The page shows the
                   generate.py command line that writes the same image.

@@ -465,6 +465,16 @@ def test_seed_image_equals_generate_py(page, snapshot, tmp_path):
     expected = read_png(tmp_path / 'seed0005.png')
     assert shown.shape == expected.shape == (32, 32, 3)
     assert_same_images(shown, expected)
+    # "re-draw noise" with the stored noise: it switches to random noise, and each press draws new noise.
+    drawn = []
+    for _ in range(2):
+        old = image_src(page, 'image')
+        page.locator('#redraw').click()
+        expect_text(page, '#seed-info', '--noise-mode random')
+        wait_new_image(page, 'image', old)
+        drawn.append(page_image(page, 'image'))
+    assert page.locator('#noise input[value=random]').is_checked()
+    assert np.any(drawn[0] != shown) and np.any(drawn[1] != drawn[0])
 
 
 @pytest.mark.slow
