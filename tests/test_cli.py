@@ -148,6 +148,55 @@ def test_a_normal_run_prints_no_tensorflow_log_lines_unless_asked(tmp_path):
     assert by_env.returncode == 0 and native_log_lines(by_env.stderr)
 
 
+@pytest.mark.slow
+def test_normal_runs_of_the_other_scripts_print_no_tensorflow_log_lines(tmp_path):
+    """A short normal run of each script that is cheap to run (generate.py and train.py have tests of their own),
+    as a user runs it (no TF_CPP_MIN_LOG_LEVEL): nothing from TensorFlow or absl on stderr. --verbose brings the
+    lines back. The runs go two at a time (two CPU cores)."""
+    import subprocess
+    import sys
+    import numpy as np
+    import PIL.Image
+    from tests.helpers.factory import save_snapshot
+    from tests.helpers.runner import ROOT, tensorflow_log_lines
+    from tests.helpers.train_runs import make_dataset
+    from training import generation
+    Gs = save_snapshot(tmp_path / 'net.pkl')
+    np.save(str(tmp_path / 'w.npy'), generation.seed_dlatents(Gs, [1])[0])
+    np.save(str(tmp_path / 'smile.npy'), np.random.RandomState(2).randn(Gs.components.synthesis.input_shape[2]).astype(np.float32))
+    PIL.Image.fromarray(generation.generate_images(Gs, [3])[0]).save(str(tmp_path / 'target.png'))
+    make_dataset(tmp_path / 'data')
+    net = str(tmp_path / 'net.pkl')
+    runs = {
+        'pretrained_example.py': ['--network', net, '--out', tmp_path / 'example.png'],
+        'edit_latents.py': ['apply', '--network', net, '--dlatents', tmp_path / 'w.npy', '--direction', tmp_path / 'smile.npy',
+                            '--outdir', tmp_path / 'edits'],
+        'project_images.py': ['--network', net, tmp_path / 'target.png', '--steps', '2', '--perceptual-weight', '0',
+                              '--outdir', tmp_path / 'projected'],
+        'run_metrics.py': ['--network', net, '--metrics', 'dummy', '--result-dir', tmp_path / 'results'],
+        'generate_figures.py': ['--network', net, '--figures', '8', '--outdir', tmp_path / 'figures'],
+        'dataset_tool.py': ['display', tmp_path / 'data' / 'tiny'],
+        'dataset_tool.py --verbose': ['display', tmp_path / 'data' / 'tiny', '--verbose'],
+    }
+    env = {key: value for key, value in python_env().items() if key not in ('TF_CPP_MIN_LOG_LEVEL', 'DISPLAY', 'WAYLAND_DISPLAY')}
+    results, pending = {}, list(runs.items())
+    while pending:
+        batch, pending = pending[:2], pending[2:]
+        procs = {name: subprocess.Popen([sys.executable, os.path.join(ROOT, name.split()[0])] + [str(arg) for arg in argv],
+                                        cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for name, argv in batch}
+        for name, proc in procs.items():
+            out, err = proc.communicate(timeout=600)
+            results[name] = (proc.returncode, out, err)
+    for name, (status, out, err) in results.items():
+        assert status == 0, (name, (out + err)[-3000:])
+        if name.endswith('--verbose'):
+            assert tensorflow_log_lines(err), (name, err[-3000:])  # --verbose shows them
+        else:
+            assert tensorflow_log_lines(err) == [], (name, err[-3000:])
+    assert 'Displayed 24 images.' in results['dataset_tool.py'][1]
+
+
 def test_the_stderr_filter_keeps_everything_else():
     kept, tail = cli.filter_native_logs(
         b'I0000 00:00:1796165598.205215   11840 port.cc:153] oneDNN custom operations are on.\n'

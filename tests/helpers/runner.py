@@ -1,6 +1,7 @@
 """The one way tests run the project's scripts: as a user does, in a subprocess, with real files."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -58,6 +59,18 @@ def run_in_terminal(command, cwd=ROOT, env=None, timeout=600, columns=120):
             os.close(slave)
         os.close(master)
     return proc.returncode, stdout.decode('utf-8', 'replace'), b''.join(received).decode('utf-8', 'replace')
+
+
+# TensorFlow's and absl's log lines, by their look (independent of the filter's own rule in dnnlib/stderr_filter.py):
+# absl's prefix (severity letter and MMDD), TensorFlow source paths, and the start-up notices' words.
+TENSORFLOW_LOG_LINE = re.compile(r'^[IWEF]\d{4} |tensorflow/|external/(local_)?(tsl|xla)|oneDNN custom operations|'
+                                 r'absl::InitializeLog|cuda drivers|cuInit|TF_ENABLE_ONEDNN_OPTS|'
+                                 r'rebuild TensorFlow with the appropriate compiler flags')
+
+
+def tensorflow_log_lines(text):
+    """The lines of a script's output that TensorFlow or absl wrote."""
+    return [line for line in text.splitlines() if TENSORFLOW_LOG_LINE.search(line)]
 
 
 def native_log_lines(text):
