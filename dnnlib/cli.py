@@ -283,7 +283,11 @@ class _NativeLogFilter:
         self._saved = os.dup(2)
         self.terminal = _fd_is_terminal(self._saved)
         self._saved_env = os.environ.get(TERMINAL_PIPE_ENV)
-        read_fd, write_fd = os.pipe()
+        try:
+            read_fd, write_fd = os.pipe()
+        except OSError:
+            os.close(self._saved)
+            raise
         try:
             self._forwarder = subprocess.Popen(
                 [sys.executable, '-I', '-S', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'stderr_filter.py')],
@@ -396,7 +400,10 @@ def run_main(prog: str, main: Callable, argv: Optional[List[str]] = None, status
     STYLEGAN_VERBOSE=1 or --verbose); a UserError (bad input of any kind), or an OSError about a named file
     (an output directory that cannot be created, a full disk), becomes one error line and exit status 2."""
     if not show_tensorflow_logs() and not _active_filter:
-        _active_filter.append(_NativeLogFilter())
+        try:
+            _active_filter.append(_NativeLogFilter())
+        except OSError:  # no stderr to redirect, or no process to forward it: run unfiltered
+            pass
     _enable_faulthandler()
     try:
         return _run_reporting_errors(prog, main, argv, status)
