@@ -36,7 +36,8 @@ from dnnlib import safe_pickle
 from dnnlib.util import UserError
 
 # TensorFlow is imported only by the commands that write or read TFRecords, and never by the worker
-# processes that decode images; quiet its start-up log lines.
+# processes that decode images; quiet its start-up log lines (unless --verbose asks for them).
+_QUIETED_TF = 'TF_CPP_MIN_LOG_LEVEL' not in os.environ
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 
@@ -538,6 +539,12 @@ def _load_mnist_images(mnist_dir):
 # Reading datasets: display, extract, compare.
 
 
+def _check_datasets_exist(*tfrecord_dirs):
+    """Before TensorFlow is imported: a dataset directory that does not exist is reported at once."""
+    for tfrecord_dir in tfrecord_dirs:
+        cli.check_input_exists(tfrecord_dir, cli.DATASET_NOT_FOUND, kind='directory')
+
+
 def _open_dataset(tfrecord_dir, max_label_size):
     import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
     from training import dataset  # pylint: disable=import-outside-toplevel
@@ -577,6 +584,7 @@ def _open_viewer():
 
 
 def display(tfrecord_dir):
+    _check_datasets_exist(tfrecord_dir)
     dset = _open_dataset(tfrecord_dir, max_label_size='full')
     cv2 = _open_viewer()
     print('Dataset shape = %s, label size = %d' % (list(dset.shape), dset.label_size))
@@ -601,6 +609,7 @@ def display(tfrecord_dir):
 
 
 def extract(tfrecord_dir, output_dir):
+    _check_datasets_exist(tfrecord_dir)
     dset = _open_dataset(tfrecord_dir, max_label_size=0)
     print('Extracting images to "%s"' % output_dir)
     staging = StagingDir(output_dir)
@@ -622,6 +631,7 @@ def extract(tfrecord_dir, output_dir):
 
 def compare(tfrecord_dir_a, tfrecord_dir_b, ignore_labels):
     max_label_size = 0 if ignore_labels else 'full'
+    _check_datasets_exist(tfrecord_dir_a, tfrecord_dir_b)
     dset_a = _open_dataset(tfrecord_dir_a, max_label_size)
     dset_b = _open_dataset(tfrecord_dir_b, max_label_size)
 
@@ -906,7 +916,9 @@ def execute_cmdline(argv):
 
     def add_command(cmd, desc, example=None):
         epilog = 'Example: %s %s' % (prog, example) if example is not None else None
-        return subparsers.add_parser(cmd, description=desc, help=desc, epilog=epilog)
+        command = subparsers.add_parser(cmd, description=desc, help=desc, epilog=epilog)
+        cli.add_verbose_argument(command)
+        return command
 
     def add_new_dataset_arg(p):
         p.add_argument('tfrecord_dir', help='New dataset directory to be created')
@@ -985,6 +997,10 @@ def execute_cmdline(argv):
     args = parser.parse_args(argv[1:] if len(argv) > 1 else ['-h'])
     func = globals()[args.command]
     del args.command
+    if args.verbose and _QUIETED_TF:
+        del os.environ['TF_CPP_MIN_LOG_LEVEL']
+    cli.apply_verbose(args)  # before run_main: with --verbose, stderr is not filtered
+    del args.verbose
     try:
         cli.run_main('dataset_tool.py', lambda _argv: func(**vars(args)))
     except KeyboardInterrupt:

@@ -88,7 +88,9 @@ def main(argv=None):
     parser.add_argument('--result-dir', default=config.result_dir, help='where run directories go (default: %(default)s)')
     cli.add_precision_argument(parser, 'training and generation')
     parser.add_argument('--seed', type=cli.single_seed, default=1000, help='random seed of the training run (default: %(default)s)')
+    cli.add_verbose_argument(parser)
     args = parser.parse_args(argv)
+    cli.apply_verbose(args)  # and in every step it runs
     start = time.time()
 
     build_dataset(args.data_dir)
@@ -122,7 +124,7 @@ def main(argv=None):
     print('  Final network:     %s' % final_pkl)
     print('  Generated images:  %s' % generated)
     print('  Digit accuracy:    %s' % accuracy_json)
-    print('  TensorBoard:       tensorboard --logdir %s' % run_dir)
+    print('  TensorBoard:       tensorboard --logdir %s --samples_per_plugin images=0' % run_dir)  # every fakes grid
     print('  Step times:        %s' % ', '.join('%s %.0f s (%.0f CPU-s)' % (name, wall, cpu)
                                                for name, (cpu, wall) in STEP_TIMES.items()))
     print()

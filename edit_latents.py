@@ -80,14 +80,6 @@ def dlatent_items(files: List[str], num_layers: int, dlatent_size: int):
     return items
 
 
-def load_noises(path: str) -> dict:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {name: data[name] for name in data.files}
-    except (OSError, ValueError) as e:
-        raise EditError('%s: cannot read the noise maps (%s)' % (path, e)) from None
-
-
 def apply_outputs(base: str, args) -> List[str]:
     """The files `apply` writes for one dlatents item: the strip, and the edited dlatents if asked."""
     return [base + '.png'] + (['%s%s.npy' % (base, strength_label(s)) for s in args.strengths] if args.save_dlatents else [])
@@ -108,19 +100,20 @@ def run_apply(args) -> List[str]:
     items = dlatent_items(le.list_npy_files(args.dlatents, 'dlatents'), num_layers, dlatent_size)
     bases = [os.path.join(args.outdir, '%s-%s' % (name, direction_name)) for name, _dlatents, _noise in items]
     cli.check_new_files([path for base in bases for path in apply_outputs(base, args)], args.overwrite)
+    noise_maps = {noise_file: le.load_noises(noise_file, Gs) for _name, _dlatents, noise_file in items  # checked against
+                  if noise_file is not None and args.noise == 'auto'}                                   # the network first
 
     serieses = [le.edit_series(dlatents, offset, args.strengths) for _name, dlatents, _noise in items]
     with np.errstate(over='ignore'):
         finite = all(np.all(np.isfinite(np.float32(series))) for series in serieses)  # as float32 dlatents
     if not finite:  # e.g. --strengths 1e39
         raise EditError('the edited dlatents are NaN/Inf: the strengths %s times the direction weights are too large'
-                                    % ','.join('%g' % strength for strength in args.strengths))
+                        % ','.join('%g' % strength for strength in args.strengths))
     os.makedirs(args.outdir, exist_ok=True)
     paths = []
     for (name, dlatents, noise_file), base, series in zip(items, bases, serieses):
-        noises = None
-        if noise_file is not None and args.noise == 'auto':
-            noises = load_noises(noise_file)
+        noises = noise_maps.get(noise_file)
+        if noises is not None:
             print('%s: using the noise maps of %s' % (name, noise_file), file=sys.stderr)
         images = le.render(Gs, series, noises=noises, minibatch_size=args.minibatch)
         misc.save_image_grid(images, base + '.png', drange=[-1, 1], grid_size=(len(images), 1))
@@ -250,6 +243,12 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     check_args(parser, args)
     cli.apply_verbose(args)
+    if args.command == 'apply':  # before TensorFlow: a typo is reported at once, in the order run_apply meets them
+        cli.check_input_exists(args.network)
+        for path, _weight in map(parse_direction_spec, args.direction):
+            cli.check_input_exists(path)
+        for path in args.dlatents:
+            cli.check_input_exists(path, '%s: no such file or directory (dlatents)', kind='any')
     print('Editing dlatents along %s with %s' % (', '.join(args.direction), args.network) if args.command == 'apply' else
           'Learning a direction from labelled dlatents into %s' % args.output, file=sys.stderr, flush=True)  # stdout: the files
     paths = run_apply(args) if args.command == 'apply' else run_learn(args)

@@ -7,7 +7,7 @@ starts a local web page (Gradio) and prints its address; open it in a browser, s
 
 The page:
   Seeds           a grid of seeds (type '0-11' or '3,7,42', page with < and >); click one for the large image,
-                  with truncation psi and cutoff, noise stored / re-drawn / off, the class of a conditional
+                  with truncation psi and cutoff, noise stored / random (re-draw noise draws anew) / off, the class of a conditional
                   network; download the image (.png), its latent z ([1, latent_size] .npy) and its dlatents w
                   ([num_layers, dlatent_size] .npy, what edit_latents.py apply --dlatents takes). The page shows the
                   generate.py command line that writes the same image.
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         help='address to listen on (default: %(default)s, this machine only; 0.0.0.0 = every interface)')
     add('--port', type=cli.positive_int, default=DEFAULT_PORT, help='port (default: %(default)s)')
     add('--minibatch', type=cli.positive_int, default=8, help='images per session call (default: %(default)s)')
+    cli.add_verbose_argument(parser)
     return parser
 
 
@@ -49,8 +50,11 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.port > 65535:
         parser.error('--port must be 1-65535, got %d' % args.port)
+    cli.apply_verbose(args)
     from training import explorer as ex  # pylint: disable=import-outside-toplevel
     ex.check_port_free(args.host, args.port)  # before the (slow) load: fail at once
+    cli.check_input_exists(args.network)
+    print('Loading network %s for the explorer...' % args.network, flush=True)  # the page takes a while
     if not ex.is_loopback(args.host):
         print('%s: warning: serving on %s: anyone who can reach port %d can use the page (there is no login)'
               % (PROG, args.host, args.port), file=sys.stderr, flush=True)

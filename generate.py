@@ -178,27 +178,55 @@ def output_paths(Gs, args: argparse.Namespace) -> List[str]:
 
 
 def generate(Gs, args: argparse.Namespace) -> List[np.ndarray]:
-    """The images the options ask for (uint8 HWC), one per output file of output_paths()."""
+    """The images the options ask for (uint8 HWC), one per output file of output_paths(); with a progress bar
+    (images/s and the time left, on a terminal) when they take more than one session call."""
+    with _progress_bar(image_count(Gs, args), args.minibatch) as bar:
+        return _generate(Gs, args, progress=None if bar is None or bar.disable else bar.update)
+
+
+def image_count(Gs, args: argparse.Namespace) -> int:
+    """How many images the network makes for the options (a style-mixing grid: its sources and its cells)."""
+    from training import generation as gen  # pylint: disable=import-outside-toplevel
+    if args.seeds:
+        return len(args.seeds) * (gen.num_classes(Gs) if args.class_idx == gen.ALL_CLASSES else 1)
+    if args.latents or args.dlatents:
+        return len(_file_inputs(Gs, args)[1])
+    if args.style_mix:
+        return len(args.style_mix_cols) + len(args.style_mix) * (1 + len(args.style_mix_cols))
+    return args.frames
+
+
+def _progress_bar(total: int, minibatch: int):
+    """A progress bar over `total` images when they take more than one session call of `minibatch`, else None."""
+    import contextlib  # pylint: disable=import-outside-toplevel
+    if total <= minibatch:
+        return contextlib.nullcontext()
+    return cli.progress_bar(total=total, desc='generating', unit='img', mininterval=1)
+
+
+def _generate(Gs, args: argparse.Namespace, progress=None) -> List[np.ndarray]:
     from training import generation as gen  # pylint: disable=import-outside-toplevel
     common = dict(truncation_psi=args.trunc, truncation_cutoff=args.trunc_cutoff, noise_mode=args.noise_mode,
-                  class_idx=args.class_idx, minibatch_size=args.minibatch, num_gpus=args.gpus)
+                  class_idx=args.class_idx, minibatch_size=args.minibatch, num_gpus=args.gpus, progress=progress)
     if args.seeds and args.class_idx == gen.ALL_CLASSES:
         del common['class_idx']
         images = gen.generate_class_images(Gs, args.seeds, **common)
         flat = images.reshape((-1,) + images.shape[2:])
         return [gen.image_grid(flat, cols=len(args.seeds))] if args.grid else list(flat)
     if args.seeds:
-        images = _with_progress(lambda seeds: gen.generate_images(Gs, seeds, **common), args.seeds, args.minibatch)
+        images = gen.generate_images(Gs, args.seeds, **common)
         return [gen.image_grid(images)] if args.grid else list(images)
     if args.latents or args.dlatents:
         _stem, values = _file_inputs(Gs, args)
         if args.latents:
             labels = gen.class_labels(Gs, args.class_idx, len(values))
-            images = gen.run_latents(Gs, values, labels, args.trunc, args.trunc_cutoff, args.noise_mode, args.minibatch, args.gpus)
+            images = gen.run_latents(Gs, values, labels, args.trunc, args.trunc_cutoff, args.noise_mode, args.minibatch, args.gpus,
+                                     progress)
         else:
             cutoff = gen.default_truncation_cutoff(Gs) if args.trunc_cutoff is None else args.trunc_cutoff
             dlatents = gen.truncate_dlatents(values, Gs.get_var('dlatent_avg'), args.trunc, cutoff)
-            images = gen.synthesize(Gs, dlatents, noise_mode=args.noise_mode, minibatch_size=args.minibatch, num_gpus=args.gpus)
+            images = gen.synthesize(Gs, dlatents, noise_mode=args.noise_mode, minibatch_size=args.minibatch, num_gpus=args.gpus,
+                                    progress=progress)
         return [gen.image_grid(images)] if args.grid else list(images)
     if args.style_mix:
         canvas = gen.style_mix_canvas(*gen.style_mix_images(Gs, args.style_mix, args.style_mix_cols, args.style_layers, **common))
@@ -212,21 +240,6 @@ def generate(Gs, args: argparse.Namespace) -> List[np.ndarray]:
     if args.video:
         return [frames]
     return list(frames) if args.frames_dir else [gen.image_grid(frames, cols=len(frames))]
-
-
-def _with_progress(generate_seeds, seeds, minibatch, minibatches_per_step=8):
-    """generate_seeds(seeds) in steps of whole minibatches (the same batches, so the same images), with a
-    progress bar showing images/s and the time left when there are many."""
-    step = minibatch * minibatches_per_step
-    if len(seeds) <= step:
-        return generate_seeds(seeds)
-    from tqdm import tqdm  # pylint: disable=import-outside-toplevel
-    parts = []
-    with tqdm(total=len(seeds), desc='generating', unit='img', file=sys.stderr, disable=None, mininterval=1) as bar:
-        for begin in range(0, len(seeds), step):
-            parts.append(generate_seeds(seeds[begin:begin + step]))
-            bar.update(len(parts[-1]))
-    return np.concatenate(parts)
 
 
 def _describe(args) -> str:
@@ -255,6 +268,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     check_args(parser, args)
     cli.apply_verbose(args)
+    cli.check_input_exists(args.network)  # before TensorFlow: a typo is reported at once
     print(_describe(args), file=sys.stderr, flush=True)  # stdout lists the files written
     import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
     from training import generation, misc  # pylint: disable=import-outside-toplevel

@@ -34,7 +34,9 @@ url_cars = 'https://drive.google.com/uc?id=1MJ6iCfNtMIRicihwRorsM3b7mmtmK9c3'   
 url_cats = 'https://drive.google.com/uc?id=1MQywl0FNt6lHu8E_EUqnRbviagS7fbiJ'      # karras2019stylegan-cats-256x256.pkl
 
 DEFAULT_NETWORKS = dict(ffhq=url_ffhq, bedrooms=url_bedrooms, cars=url_cars, cats=url_cats)
-FIGURE_NUMBERS = (2, 3, 4, 5, 8, 10, 11, 12)  # the keys of training.figures.FIGURES (here so that --help needs no TensorFlow)
+# The networks of training.figures.FIGURES (here so that --help and the input checks need no TensorFlow).
+FIGURE_KEYS = {2: 'ffhq', 3: 'ffhq', 4: 'ffhq', 5: 'ffhq', 8: 'ffhq', 10: 'bedrooms', 11: 'cars', 12: 'cats'}
+FIGURE_NUMBERS = tuple(FIGURE_KEYS)
 
 # ----------------------------------------------------------------------------
 # Main program.
@@ -67,9 +69,16 @@ def build_parser():
     return parser
 
 
+def _source(args, key):
+    """The pickle of the figures of one network: its flag, else --network, else the published one."""
+    return getattr(args, key) or args.network or DEFAULT_NETWORKS[key]
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     cli.apply_verbose(args)
+    for number in args.figures:  # the pickles the figures use, before TensorFlow: a typo is reported at once
+        cli.check_input_exists(_source(args, FIGURE_KEYS[number]))
     print('Drawing figure%s %s into %s' % ('' if len(args.figures) == 1 else 's', ','.join(map(str, args.figures)), args.outdir), flush=True)
     import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel
     from training import figures, misc  # pylint: disable=import-outside-toplevel
@@ -80,7 +89,7 @@ def main(argv=None):
     start = time.time()
     for done, number in enumerate(args.figures):
         key, file_name, draw = figures.FIGURES[number]
-        source = getattr(args, key) or args.network or DEFAULT_NETWORKS[key]
+        source = _source(args, key)
         if source not in networks:
             networks[source] = misc.load_generator(source)
         os.makedirs(args.outdir, exist_ok=True)  # once the first network has loaded

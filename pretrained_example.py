@@ -36,6 +36,7 @@ def main(argv=None):
     if os.path.splitext(args.out)[1].lower() not in ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.tif', '.tiff', '.webp'):
         raise cli.UserError('--out %s: unknown image file extension (use .png or .jpg)' % args.out)
     cli.check_new_files([args.out], args.overwrite)
+    cli.check_input_exists(args.network)  # before TensorFlow: a typo is reported at once
     cli.apply_verbose(args)
     print('Generating the image of seed 5 (truncation psi 0.7) with %s' % args.network, flush=True)
     import dnnlib.tflib as tflib  # pylint: disable=import-outside-toplevel

@@ -30,7 +30,6 @@ from typing import List, Tuple
 
 import numpy as np
 import PIL.Image
-from tqdm import tqdm
 
 import config
 from dnnlib import cli
@@ -126,7 +125,7 @@ def project_batch(proj, targets: np.ndarray, desc: str, num_snapshots: int, prin
     snaps = set(snapshot_steps(proj.num_steps, num_snapshots))
     snapshots = []
     proj.start(targets)
-    with tqdm(total=proj.num_steps, desc=desc, unit='step', leave=False, file=sys.stderr, mininterval=0.5) as bar:
+    with cli.progress_bar(total=proj.num_steps, desc=desc, unit='step', leave=False, mininterval=0.5) as bar:
         for step in range(proj.num_steps):
             if step in snaps:
                 snapshots.append(proj.get_images())
@@ -214,6 +213,7 @@ def main(argv=None) -> None:
         parser.error('--perceptual-weight and --pixel-weight are both 0: nothing to optimise')
     cli.apply_verbose(args)
     files = list_images(args.targets)
+    cli.check_input_exists(args.network)  # before TensorFlow: a typo is reported at once
     names = output_names(files)
     print('Projecting %d image(s) into %s, %d steps' % (len(files), args.network, args.steps), file=sys.stderr, flush=True)
     cli.check_new_files([path for name in names for path in output_files(args.outdir, name, args.optimize_noise)], args.overwrite)

@@ -2,7 +2,8 @@
 
 Each (network task, metric) pair runs in a new results directory (<result dir>/<id>-run_metrics...) with its
 log; the result line is appended to metric-<name>.txt, in the training run directory for --run and in
-the new results directory for --network / --ffhq.
+the new results directory for --network / --ffhq. The results also go there as TensorBoard scalars
+(Metrics/<name>, at the snapshot's training progress, in an events file of their own).
 
 Examples:
   # Latest snapshot of run 3 (in results/), against the dataset recorded in the run's configuration:
@@ -179,8 +180,7 @@ def _pickle_task(args):
     else:
         network_pkl, dataset = args.network, args.dataset
         mirror = bool(args.mirror_augment)
-        if not dnnlib.util.is_url(network_pkl) and not os.path.isfile(network_pkl):
-            raise dnnlib.util.UserError('--network: no such file: %s' % network_pkl)
+        cli.check_input_exists(network_pkl, '--network: no such file: %s')
     dataset_args = None
     if dataset is not None:
         data_dir = config.data_dir if args.data_dir is None else args.data_dir

@@ -657,7 +657,7 @@ def config_from_args(args, cluster_cfg=None) -> EasyDict:
         c.desc += '-resume'
     if args.desc:
         c.desc += '-' + args.desc
-    from training.training_loop import check_minibatch_schedule  # pylint: disable=import-outside-toplevel
+    from training.run_config import check_minibatch_schedule  # pylint: disable=import-outside-toplevel
     check_minibatch_schedule(c.sched, num_gpus)
     c.dataset.data_dir = args.data_dir
     return c
@@ -726,20 +726,41 @@ def _describe(args) -> str:
                                       ', resuming from %s' % args.resume if args.resume else '')
 
 
+def _check_dataset_dir(dataset_args: dict) -> None:
+    """A TFRecords dataset directory that does not exist, reported before TensorFlow is imported (the full
+    check, dataset.check_dataset, follows)."""
+    if dataset_args.get('class_name', 'training.dataset.TFRecordDataset') == 'training.dataset.TFRecordDataset' \
+            and isinstance(dataset_args.get('tfrecord_dir'), str):
+        data_dir = dataset_args.get('data_dir')
+        path = dataset_args['tfrecord_dir'] if data_dir is None else os.path.join(data_dir, dataset_args['tfrecord_dir'])
+        cli.check_input_exists(path, cli.DATASET_NOT_FOUND, kind='directory')
+
+
+def _run_failures() -> tuple:
+    """The errors that end a started run with one line and exit status 1 (from the modules that raise them,
+    which are loaded by then)."""
+    kinds = [getattr(sys.modules.get(module), name, None) for module, name in
+             (('training.training_loop', 'NonFiniteLossError'), ('dnnlib.tflib.cluster', 'ClusterError'))]
+    return tuple(kind for kind in kinds if kind is not None)
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     cli.apply_verbose(args)
     print('Training %s...' % _describe(args), flush=True)
-    from training.training_loop import NonFiniteLossError  # pylint: disable=import-outside-toplevel
-    from dnnlib.tflib import cluster as cluster_lib  # pylint: disable=import-outside-toplevel
+    cluster_lib = None
     try:
-        cluster_cfg = cluster_lib.config_from_args_or_env(args.cluster_workers, args.task_index, args.gpus, args.cluster_timeout)
+        cluster_cfg = None
+        if args.cluster_workers or os.environ.get('TF_CONFIG'):  # TensorFlow only for a cluster, or once checked
+            from dnnlib.tflib import cluster as cluster_lib  # pylint: disable=import-outside-toplevel
+            cluster_cfg = cluster_lib.config_from_args_or_env(args.cluster_workers, args.task_index, args.gpus, args.cluster_timeout)
         if cluster_cfg is not None and not cluster_cfg.is_chief:
             cluster_lib.serve_until_done(cluster_cfg, {'rnd.np_random_seed': args.seed})
             sys.stdout.flush()
             cli.restore_stderr()
             os._exit(0)  # the gRPC server has no clean shutdown; do not wait for its threads
         c = config_from_args(args, cluster_cfg)
+        _check_dataset_dir(c.dataset)
         from training import dataset  # pylint: disable=import-outside-toplevel
         dataset.check_dataset(**c.dataset)  # before a run directory is made
         try:
@@ -747,7 +768,7 @@ def main(argv=None):
         finally:
             if cluster_cfg is not None:
                 cluster_lib.mark_done(cluster_cfg)  # the workers exit
-    except (NonFiniteLossError, cluster_lib.ClusterError) as e:  # the run could not go on: one line, exit 1
+    except _run_failures() as e:  # the run could not go on: one line, exit 1
         cli.fail(PROG, cli.first_line(e), status=1)
 
 

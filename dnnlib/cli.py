@@ -11,9 +11,10 @@ import math
 import os
 import re
 import sys
-import threading
 from typing import Callable, Dict, List, Optional, Sequence
 
+from .stderr_filter import NATIVE_LOG as _NATIVE_LOG, filter_native_logs  # noqa: F401  (the filter's rule)
+from . import util
 from .util import UserError  # noqa: F401  (scripts raise it as cli.UserError)
 
 MAX_SEED = 2 ** 32 - 1      # np.random.RandomState accepts seeds 0 ... 2**32-1
@@ -237,6 +238,22 @@ def xla_tf_config(args) -> dict:
     return dict(XLA_TF_CONFIG) if getattr(args, 'xla', False) else {}
 
 # ----------------------------------------------------------------------------
+# Inputs.
+
+DATASET_NOT_FOUND = 'Dataset directory not found: %s (create it with dataset_tool.py, or check data_dir)'
+
+
+def check_input_exists(path: Optional[str], message: str = '%s: no such file', kind: str = 'file') -> None:
+    """A local input that does not exist as a `kind` ('file', 'directory' or 'any') is one UserError,
+    `message` % path. Scripts call this before they import TensorFlow, so that a typo is reported at once
+    instead of seconds later (the loaders check again). URLs (and None) are left to the download."""
+    if path is None or util.is_url(path):
+        return
+    exists = {'file': os.path.isfile, 'directory': os.path.isdir, 'any': os.path.exists}[kind]
+    if not exists(path):
+        raise UserError(message % path)
+
+# ----------------------------------------------------------------------------
 # Outputs.
 
 
@@ -267,63 +284,111 @@ def fail(prog: str, message: str, status: int = 2) -> None:
 
 
 # ----------------------------------------------------------------------------
-# TensorFlow's native log lines.
+# TensorFlow's native log lines, and whether stderr is a terminal.
 
-# Lines that TensorFlow's C++ runtime writes to stderr on every start (absl logging before
-# absl::InitializeLog(), which TF_CPP_MIN_LOG_LEVEL no longer silences): "oneDNN custom operations are on",
-# "Could not find cuda drivers", "failed call to cuInit", CPU feature notes.
-_NATIVE_LOG = re.compile(r'^([IWEF]\d{4} [\d:.]+\s+\d+ [\w.\-]+:\d+\] '
-                         r'|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR'
-                         r'|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags)')
 VERBOSE_ENV = 'STYLEGAN_VERBOSE'  # set to 1 to see TensorFlow's own log lines (or pass --verbose)
+TERMINAL_PIPE_ENV = 'STYLEGAN_STDERR_TERMINAL'  # the filter's pipe, whose far end is a terminal ('dev:inode')
 
 
-def filter_native_logs(data: bytes):
-    """(the lines of data that are not native log lines, an unfinished last line that may still become one).
-    Any other unfinished line (e.g. a progress bar's '\\r' update) is kept at once."""
-    lines = data.split(b'\n')
-    tail = lines.pop()
-    kept = [line + b'\n' for line in lines if not _NATIVE_LOG.match(line.decode('utf-8', 'replace'))]
-    if tail and not re.match(r'^([IWEF]\d{0,4}( |$)|WARNING: All|To enable)', tail.decode('utf-8', 'replace')):
-        kept.append(tail)
-        tail = b''
-    return b''.join(kept), tail
+def _pipe_id(fd: int) -> str:
+    st = os.fstat(fd)
+    return '%d:%d' % (st.st_dev, st.st_ino)
+
+
+def _fd_is_terminal(fd: int) -> bool:
+    """fd is a terminal, or the pipe of a filter (of this process's parent) that forwards to one."""
+    try:
+        return os.isatty(fd) or os.environ.get(TERMINAL_PIPE_ENV) == _pipe_id(fd)
+    except OSError:
+        return False
 
 
 class _NativeLogFilter:
-    """Routes file descriptor 2 through a pipe and drops TensorFlow's native log lines from it; everything
-    else (Python's stderr, progress bars, child processes' errors) passes through unchanged."""
+    """Routes file descriptor 2 through a pipe to a small forwarding process (dnnlib/stderr_filter.py) that
+    drops TensorFlow's native start-up log lines; everything else (Python's stderr, progress bars, child
+    processes' errors, TensorFlow's E and F lines) passes through unchanged. The forwarder is a process of its
+    own, so that it outlives this one: what is written just before a crash still reaches the real stderr.
+
+    Whether stderr is a terminal is decided here, from the real stderr before fd 2 becomes the pipe (and
+    handed to child processes that inherit the pipe through TERMINAL_PIPE_ENV)."""
 
     def __init__(self):
+        import subprocess  # pylint: disable=import-outside-toplevel
         self._saved = os.dup(2)
-        read_fd, write_fd = os.pipe()
+        self.terminal = _fd_is_terminal(self._saved)
+        self._saved_env = os.environ.get(TERMINAL_PIPE_ENV)
+        try:
+            read_fd, write_fd = os.pipe()
+        except OSError:
+            os.close(self._saved)
+            raise
+        try:
+            self._forwarder = subprocess.Popen(
+                [sys.executable, '-I', '-S', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'stderr_filter.py')],
+                stdin=read_fd, stdout=self._saved, stderr=self._saved, start_new_session=True)  # Ctrl+C is for the script
+        except BaseException:
+            os.close(read_fd)
+            os.close(write_fd)
+            os.close(self._saved)
+            raise
+        os.close(read_fd)
+        sys.stderr.flush()
         os.dup2(write_fd, 2)
         os.close(write_fd)
-        self._reader = threading.Thread(target=self._forward, args=(read_fd,), daemon=True)
-        self._reader.start()
+        if self.terminal:
+            os.environ[TERMINAL_PIPE_ENV] = _pipe_id(2)
+        else:
+            os.environ.pop(TERMINAL_PIPE_ENV, None)
 
-    def _forward(self, read_fd):
-        pending = b''
-        with os.fdopen(read_fd, 'rb', buffering=0) as pipe:
-            while True:
-                chunk = pipe.read(65536)
-                if not chunk:
-                    break
-                pending = self._write(pending + chunk)
-        if pending:
-            self._write(pending + b'\n')
-
-    def _write(self, data: bytes) -> bytes:
-        kept, tail = filter_native_logs(data)
-        if kept:
-            os.write(self._saved, kept)
-        return tail
+    @property
+    def real_stderr_fd(self) -> int:
+        return self._saved
 
     def close(self):
-        sys.stderr.flush()
-        os.dup2(self._saved, 2)  # the pipe's last writer in this process closes: the reader drains and ends
-        self._reader.join(timeout=5)
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        os.dup2(self._saved, 2)  # the pipe's last writer in this process closes: the forwarder drains and ends
+        if self._saved_env is None:
+            os.environ.pop(TERMINAL_PIPE_ENV, None)
+        else:
+            os.environ[TERMINAL_PIPE_ENV] = self._saved_env
+        try:
+            self._forwarder.wait(timeout=5)  # a child process that still holds the pipe keeps it going
+        except Exception:  # pylint: disable=broad-except  # TimeoutExpired, or interrupted: it ends by itself
+            pass
         os.close(self._saved)
+
+
+def stderr_is_terminal() -> bool:
+    """Whether the user sees stderr on a terminal: what progress bars go by (not sys.stderr.isatty(), which is
+    False while TensorFlow's log lines are filtered through a pipe)."""
+    if _active_filter:
+        return _active_filter[-1].terminal
+    return _fd_is_terminal(2)
+
+
+def terminal_columns(default: int = 100) -> int:
+    """Width of the terminal that stderr is shown on."""
+    fd = _active_filter[-1].real_stderr_fd if _active_filter else 2
+    try:
+        return os.get_terminal_size(fd).columns
+    except OSError:
+        return default
+
+
+def progress_bar(iterable=None, **kwargs):
+    """A tqdm progress bar (count, rate and time left) on stderr, shown only when stderr is a terminal (see
+    stderr_is_terminal; never in logs or captured output unless disable=False is given)."""
+    from tqdm import tqdm  # pylint: disable=import-outside-toplevel
+    kwargs.setdefault('file', sys.stderr)
+    if kwargs.get('disable') is None:
+        kwargs['disable'] = not stderr_is_terminal()
+    if _active_filter and not kwargs['disable']:
+        kwargs.pop('dynamic_ncols', None)
+        kwargs.setdefault('ncols', terminal_columns())  # tqdm cannot ask the filter's pipe for the terminal's width
+    return tqdm(iterable, **kwargs)
 
 
 def show_tensorflow_logs() -> bool:
@@ -353,12 +418,27 @@ def restore_stderr() -> None:
 _active_filter = []
 
 
+def _enable_faulthandler() -> None:
+    """A crash in native code (a segfault, TensorFlow's abort after an F line) prints the Python stack to
+    stderr (fd 2: through the filter, which outlives the process) before the process dies as it would."""
+    import faulthandler  # pylint: disable=import-outside-toplevel
+    if not faulthandler.is_enabled():
+        try:
+            faulthandler.enable(file=sys.__stderr__ if sys.__stderr__ is not None else 2, all_threads=True)
+        except (OSError, ValueError, AttributeError, RuntimeError):  # no usable stderr
+            pass
+
+
 def run_main(prog: str, main: Callable, argv: Optional[List[str]] = None, status: int = 2):
     """Call main(argv) with TensorFlow's native start-up log lines filtered from stderr (unless
     STYLEGAN_VERBOSE=1 or --verbose); a UserError (bad input of any kind), or an OSError about a named file
     (an output directory that cannot be created, a full disk), becomes one error line and exit status 2."""
     if not show_tensorflow_logs() and not _active_filter:
-        _active_filter.append(_NativeLogFilter())
+        try:
+            _active_filter.append(_NativeLogFilter())
+        except OSError:  # no stderr to redirect, or no process to forward it: run unfiltered
+            pass
+    _enable_faulthandler()
     try:
         return _run_reporting_errors(prog, main, argv, status)
     finally:

@@ -19,10 +19,10 @@ from collections import OrderedDict
 
 import numpy as np
 import tensorflow.compat.v1 as tf
-from tqdm import tqdm
 
 import dnnlib
 import dnnlib.tflib as tflib
+from dnnlib import cli
 
 import config
 from training import misc
@@ -70,9 +70,10 @@ def downscale_to_256(images):
 
 
 def progress_bar(total, desc, unit='img'):
+    """On the process's own stderr (not a run's log file), when the user sees it on a terminal."""
     stream = sys.__stderr__
-    enabled = stream is not None and hasattr(stream, 'isatty') and stream.isatty()
-    return tqdm(total=total, desc=desc, unit=unit, leave=False, file=stream, disable=not enabled, dynamic_ncols=True)
+    return cli.progress_bar(total=total, desc=desc, unit=unit, leave=False, file=stream, dynamic_ncols=True,
+                            disable=True if stream is None else None)
 
 
 def run_minibatches(exprs, num_minibatches, minibatch_size, desc):

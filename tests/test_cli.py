@@ -63,6 +63,43 @@ CASES = [
 ]
 
 
+# A local input that does not exist: reported before TensorFlow is imported (seconds), in one line naming it.
+MISSING_INPUT_CASES = [
+    ('generate.py', ['--network', '{tmp}/nonexist.pkl', '--seeds', '0'], '{tmp}/nonexist.pkl: no such file'),
+    ('explore.py', ['--network', '{tmp}/nonexist.pkl', '--port', '{port}'], '{tmp}/nonexist.pkl: no such file'),
+    ('edit_latents.py', ['apply', '--network', '{tmp}/nonexist.pkl', '--dlatents', '{tmp}/dir.npy', '--direction', '{tmp}/dir.npy'],
+     '{tmp}/nonexist.pkl: no such file'),
+    ('edit_latents.py', ['apply', '--network', '{tmp}/image.png', '--dlatents', '{tmp}/dir.npy', '--direction', '{tmp}/smile.npy'],
+     '{tmp}/smile.npy: no such file'),
+    ('pretrained_example.py', ['--network', '{tmp}/nonexist.pkl', '--out', '{tmp}/x.png'], '{tmp}/nonexist.pkl: no such file'),
+    ('generate_figures.py', ['--network', '{tmp}/nonexist.pkl', '--figures', '2', '--outdir', '{tmp}/out'], '{tmp}/nonexist.pkl: no such file'),
+    ('project_images.py', ['--network', '{tmp}/nonexist.pkl', '{tmp}/image.png', '--outdir', '{tmp}/out'], '{tmp}/nonexist.pkl: no such file'),
+    ('run_metrics.py', ['--network', '{tmp}/nonexist.pkl', '--metrics', 'dummy', '--result-dir', '{tmp}/results'],
+     '--network: no such file: {tmp}/nonexist.pkl'),
+    ('train.py', ['--dataset', 'nope', '--data-dir', '{tmp}', '--result-dir', '{tmp}/results'], 'Dataset directory not found: {tmp}/nope'),
+    ('dataset_tool.py', ['display', '{tmp}/nonexist'], 'Dataset directory not found: {tmp}/nonexist'),
+    ('dataset_tool.py', ['compare', '{tmp}', '{tmp}/nonexist'], 'Dataset directory not found: {tmp}/nonexist'),
+]
+
+
+def test_missing_inputs_are_reported_at_once(tmp_path):
+    import socket
+    _files(tmp_path)
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    slow = []
+    for script, argv, fragment in MISSING_INPUT_CASES:
+        start = time.time()
+        proc = run_script(script, *[arg.format(tmp=tmp_path, port=port) for arg in argv], cwd=str(tmp_path))
+        elapsed = time.time() - start
+        assert_one_error(proc, script, fragment.format(tmp=tmp_path))
+        if elapsed >= 2.0:
+            slow.append('%s %s: %.1f s' % (script, argv[0], elapsed))
+    assert not slow, slow  # TensorFlow takes seconds to import
+    assert sorted(os.listdir(tmp_path)) == ['dir.npy', 'image.png']
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('script, argv, fragment', CASES, ids=['%s %s' % (case[0], case[1][0]) for case in CASES])
 def test_every_script_reports_bad_input_in_one_line(tmp_path, script, argv, fragment):
@@ -79,6 +116,9 @@ SCRIPTS = ['train.py', 'generate.py', 'generate_figures.py', 'pretrained_example
            'run_metrics.py', 'dataset_tool.py', 'demo.py', 'explore.py']
 
 
+SUBCOMMANDS = {'dataset_tool.py': ['display', 'create_demo'], 'edit_latents.py': ['apply', 'learn']}
+
+
 @pytest.mark.parametrize('script', SCRIPTS)
 def test_help_is_quick_and_quiet(script):
     start = time.time()
@@ -87,6 +127,9 @@ def test_help_is_quick_and_quiet(script):
     assert proc.returncode == 0, proc.stderr
     assert 'usage:' in proc.stdout and proc.stderr == ''
     assert elapsed < 2.0, '%s --help took %.1f s' % (script, elapsed)
+    for command in SUBCOMMANDS.get(script, [None]):  # every command has --verbose (TensorFlow's log lines)
+        helped = proc if command is None else run_script(script, command, '--help')
+        assert helped.returncode == 0 and '--verbose' in helped.stdout, (script, command, helped.stdout)
 
 
 def test_a_normal_run_prints_no_tensorflow_log_lines_unless_asked(tmp_path):
@@ -105,6 +148,55 @@ def test_a_normal_run_prints_no_tensorflow_log_lines_unless_asked(tmp_path):
     assert by_env.returncode == 0 and native_log_lines(by_env.stderr)
 
 
+@pytest.mark.slow
+def test_normal_runs_of_the_other_scripts_print_no_tensorflow_log_lines(tmp_path):
+    """A short normal run of each script that is cheap to run (generate.py and train.py have tests of their own),
+    as a user runs it (no TF_CPP_MIN_LOG_LEVEL): nothing from TensorFlow or absl on stderr. --verbose brings the
+    lines back. The runs go two at a time (two CPU cores)."""
+    import subprocess
+    import sys
+    import numpy as np
+    import PIL.Image
+    from tests.helpers.factory import save_snapshot
+    from tests.helpers.runner import ROOT, tensorflow_log_lines
+    from tests.helpers.train_runs import make_dataset
+    from training import generation
+    Gs = save_snapshot(tmp_path / 'net.pkl')
+    np.save(str(tmp_path / 'w.npy'), generation.seed_dlatents(Gs, [1])[0])
+    np.save(str(tmp_path / 'smile.npy'), np.random.RandomState(2).randn(Gs.components.synthesis.input_shape[2]).astype(np.float32))
+    PIL.Image.fromarray(generation.generate_images(Gs, [3])[0]).save(str(tmp_path / 'target.png'))
+    make_dataset(tmp_path / 'data')
+    net = str(tmp_path / 'net.pkl')
+    runs = {
+        'pretrained_example.py': ['--network', net, '--out', tmp_path / 'example.png'],
+        'edit_latents.py': ['apply', '--network', net, '--dlatents', tmp_path / 'w.npy', '--direction', tmp_path / 'smile.npy',
+                            '--outdir', tmp_path / 'edits'],
+        'project_images.py': ['--network', net, tmp_path / 'target.png', '--steps', '2', '--perceptual-weight', '0',
+                              '--outdir', tmp_path / 'projected'],
+        'run_metrics.py': ['--network', net, '--metrics', 'dummy', '--result-dir', tmp_path / 'results'],
+        'generate_figures.py': ['--network', net, '--figures', '8', '--outdir', tmp_path / 'figures'],
+        'dataset_tool.py': ['display', tmp_path / 'data' / 'tiny'],
+        'dataset_tool.py --verbose': ['display', tmp_path / 'data' / 'tiny', '--verbose'],
+    }
+    env = {key: value for key, value in python_env().items() if key not in ('TF_CPP_MIN_LOG_LEVEL', 'DISPLAY', 'WAYLAND_DISPLAY')}
+    results, pending = {}, list(runs.items())
+    while pending:
+        batch, pending = pending[:2], pending[2:]
+        procs = {name: subprocess.Popen([sys.executable, os.path.join(ROOT, name.split()[0])] + [str(arg) for arg in argv],
+                                        cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for name, argv in batch}
+        for name, proc in procs.items():
+            out, err = proc.communicate(timeout=600)
+            results[name] = (proc.returncode, out, err)
+    for name, (status, out, err) in results.items():
+        assert status == 0, (name, (out + err)[-3000:])
+        if name.endswith('--verbose'):
+            assert tensorflow_log_lines(err), (name, err[-3000:])  # --verbose shows them
+        else:
+            assert tensorflow_log_lines(err) == [], (name, err[-3000:])
+    assert 'Displayed 24 images.' in results['dataset_tool.py'][1]
+
+
 def test_the_stderr_filter_keeps_everything_else():
     kept, tail = cli.filter_native_logs(
         b'I0000 00:00:1796165598.205215   11840 port.cc:153] oneDNN custom operations are on.\n'
@@ -113,7 +205,109 @@ def test_the_stderr_filter_keeps_everything_else():
     kept, tail = cli.filter_native_logs(b'\nWARNING: All log messages before absl::InitializeLog() is called are written to STDERR\nE0000 00:0')
     assert kept == b'\n' and tail == b'E0000 00:0'  # a log line cut by the pipe is held until it ends
     kept, tail = cli.filter_native_logs(tail + b'0:1796165601.240558   11840 cuda_platform.cc:52] failed call to cuInit\nend\n')
-    assert kept == b'end\n' and tail == b''
+    assert kept == b'end\n' and tail == b''  # the E line of every CPU-only start is a start-up notice
+    errors = (b'E0000 00:00:1796165601.240558   11840 op_kernel.cc:1840] OP_REQUIRES failed at conv_ops.cc:1: out of memory\n'
+              b'F0000 00:00:1796165601.240558   11840 tensor_shape.cc:1] Check failed: d < dims() (1 vs. 0)\n')
+    assert cli.filter_native_logs(errors) == (errors, b'')  # errors and fatal lines say why something failed
+    assert cli.filter_native_logs(b'F0000 00:00:17') == (b'F0000 00:00:17', b'')  # forwarded before the abort that follows
+
+
+CRASHING_PROGRAM = r'''
+import ctypes, os, sys
+from dnnlib import cli
+
+def main(how):
+    os.write(2, b'I0000 00:00:1796165598.205215   11840 port.cc:153] oneDNN custom operations are on.\n')
+    print('the line before the crash', file=sys.stderr, flush=True)
+    if how == 'fatal':  # what TensorFlow does when a check fails: an F line, then abort()
+        os.write(2, b'F0000 00:00:1796165601.240558   11840 tensor_shape.cc:1] Check failed: d < dims() (1 vs. 0)\n')
+        os.abort()
+    ctypes.string_at(0)  # a segmentation fault
+
+cli.run_main('crash', main, sys.argv[1])
+'''
+
+
+def test_the_stderr_filter_passes_fatal_lines_and_survives_a_crash():
+    """What a process writes just before it dies (an F line and TensorFlow's abort, a segfault) and the
+    Python stack faulthandler prints reach the real stderr; the start-up notices still do not."""
+    import subprocess
+    import sys
+    procs = {how: subprocess.Popen([sys.executable, '-c', CRASHING_PROGRAM, how], env=python_env(), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True) for how in ('fatal', 'segfault')}
+    errors = {}
+    for how, proc in procs.items():
+        _out, errors[how] = proc.communicate(timeout=60)
+        err = errors[how]
+        assert proc.returncode < 0, (how, proc.returncode, err)  # died of the signal, as without the filter
+        assert 'the line before the crash' in err and 'oneDNN' not in err, err
+        assert 'Fatal Python error: %s' % ('Aborted' if how == 'fatal' else 'Segmentation fault') in err, err
+        assert re.search(r'File "<string>", line \d+ in main', err), err  # the Python stack of the crash
+    assert 'F0000 00:00:1796165601.240558   11840 tensor_shape.cc:1] Check failed: d < dims() (1 vs. 0)' in errors['fatal']
+
+
+TERMINAL_PROGRAM = r'''
+import subprocess, sys, time
+from dnnlib import cli
+
+def main(_argv):
+    print('terminal', cli.stderr_is_terminal(), flush=True)
+    with cli.progress_bar(total=3, desc='working', unit='img', mininterval=0) as bar:
+        for _ in range(3):
+            time.sleep(0.02)
+            bar.update(1)
+    # A script started by this one (demo.py runs train.py, generate.py) inherits the filter's pipe:
+    subprocess.run([sys.executable, '-c', 'from dnnlib import cli; print("child", cli.stderr_is_terminal())'])
+
+cli.run_main('bar', main)
+'''
+
+
+def test_progress_bars_show_on_a_terminal_only():
+    """The filter puts a pipe on fd 2, but a user at a terminal still gets the progress bars (rate and count),
+    also from the scripts a script starts; with stderr redirected, no bar."""
+    import sys
+    from tests.helpers.runner import run_in_terminal
+    status, out, terminal = run_in_terminal([sys.executable, '-c', TERMINAL_PROGRAM], columns=90)
+    assert status == 0, terminal
+    assert out.split() == ['terminal', 'True', 'child', 'True']
+    assert re.search(r'working: 100%\|.*\| 3/3 \[[\d:]+<[\d:]+, +[\d.]+img/s\]', terminal), terminal
+    assert max(len(line) for line in re.split(r'[\r\n]', terminal)) <= 90  # fitted to the terminal's width
+    import subprocess
+    piped = subprocess.run([sys.executable, '-c', TERMINAL_PROGRAM], env=python_env(), capture_output=True, text=True, timeout=60)
+    assert piped.returncode == 0 and piped.stdout.split() == ['terminal', 'False', 'child', 'False']
+    assert piped.stderr == ''
+
+
+def test_every_progress_bar_goes_by_the_terminal_rule(monkeypatch, capsys):
+    """FID/PPL/LS (also during training), projection and generation show their bars when stderr is a terminal
+    by cli.stderr_is_terminal(), whatever sys.stderr.isatty() says behind the filter."""
+    import numpy as np
+    import generate  # pylint: disable=import-outside-toplevel
+    import project_images
+    from dnnlib import EasyDict
+    from metrics import metric_base
+
+    class Projection:  # project_images.project_batch's view of a Projector
+        num_steps = 3
+
+        def start(self, targets):
+            pass
+
+        def get_images(self):
+            return np.zeros([1, 3, 4, 4], np.float32)
+
+        def step(self):
+            return EasyDict(image_loss=np.zeros(1), perceptual=np.zeros(1), pixel=np.zeros(1), noise_reg=0.0)
+    for terminal in (True, False):
+        monkeypatch.setattr(cli, 'stderr_is_terminal', lambda terminal=terminal: terminal)
+        with metric_base.progress_bar(10, 'fid50k') as bar:
+            assert bar.disable is not terminal
+        project_images.project_batch(Projection(), None, 'projecting', 0, 0)
+        with generate._progress_bar(100, 8) as bar:  # pylint: disable=protected-access  # (tests/test_generate.py: each mode)
+            bar.update(100)
+        err = capsys.readouterr().err
+        assert ('step/s' in err and 'img/s' in err) is terminal, err
 
 
 HOSTILE_CASES = [

@@ -182,6 +182,25 @@ def test_edits_equal_edit_latents_arithmetic(explorer, tmp_path):
     np.save(tmp_path / 'w.npy', np.zeros([3, 16], np.float32))
     with pytest.raises(ex.ExploreError, match=r'^w.npy: dlatents have shape \[3, 16\]; this network needs \[8, 16\]'):
         explorer.load_dlatents(str(tmp_path / 'w.npy'))
+    (tmp_path / 'notes.npy').write_text('a text file\n')
+    with pytest.raises(ex.ExploreError, match=r'^notes.npy: cannot read the direction: not a .npy array file'):
+        explorer.load_direction(str(tmp_path / 'notes.npy'))
+    # A projection's noise maps that do not fit: one line naming the file, before anything runs.
+    own = {name: value for name, value in zip(le.noise_shapes(explorer.Gs), explorer.session.run(
+        [var for name, var in explorer.Gs.components.synthesis.own_vars.items() if name.startswith('noise')]))}
+    noises = explorer.load_noises(str(_savez(tmp_path / 'good-noise.npz', own)))
+    np.testing.assert_array_equal(explorer.edit(w, [], noises=noises)[0], explorer.edit(w, [])[0])  # its own maps
+    for name, value, message in [('noise3', np.zeros([1, 1, 4, 4]), r"noise3 has shape \[1, 1, 4, 4\]; this network's noise3 is \[1, 1, 8, 8\]"),
+                                 ('noise0', np.full([1, 1, 4, 4], np.nan), 'noise0 must hold finite numbers'),
+                                 ('noise9', np.zeros([1, 1, 4, 4]), r"noise maps do not fit this network \(missing \[\], unknown \['noise9'\]\)")]:
+        path = _savez(tmp_path / 'bad-noise.npz', dict(own, **{name: value}))
+        with pytest.raises(ex.ExploreError, match=r'^bad-noise.npz: ' + message):
+            explorer.load_noises(str(path))
+
+
+def _savez(path, arrays):
+    np.savez(str(path), **arrays)
+    return path
 
 
 def test_explorer_works_from_other_threads(explorer):
@@ -255,6 +274,23 @@ def test_port_in_use_is_refused_with_one_line(tmp_path):
         proc = run_script('explore.py', '--network', tmp_path / 'missing.pkl', '--port', port, timeout=120)
     assert_one_error(proc, 'explore.py', 'port %d on 127.0.0.1 is in use' % port)
     assert time.time() - start < 30  # before TensorFlow and the network are loaded
+
+
+def test_first_line_comes_at_once(tmp_path):
+    """Loading TensorFlow, the network and the page takes a while: the user is told what is going on at once."""
+    save_snapshot(tmp_path / 'net.pkl')
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, 'explore.py'), '--network', str(tmp_path / 'net.pkl'),
+                             '--port', str(free_port())], cwd=ROOT, env=python_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        start = time.time()
+        first = proc.stdout.readline()
+        elapsed = time.time() - start
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert first == 'Loading network %s for the explorer...\n' % (tmp_path / 'net.pkl')
+    assert elapsed < 2.0, 'the first line took %.1f s' % elapsed
 
 
 @pytest.mark.slow
@@ -429,6 +465,16 @@ def test_seed_image_equals_generate_py(page, snapshot, tmp_path):
     expected = read_png(tmp_path / 'seed0005.png')
     assert shown.shape == expected.shape == (32, 32, 3)
     assert_same_images(shown, expected)
+    # "re-draw noise" with the stored noise: it switches to random noise, and each press draws new noise.
+    drawn = []
+    for _ in range(2):
+        old = image_src(page, 'image')
+        page.locator('#redraw').click()
+        expect_text(page, '#seed-info', '--noise-mode random')
+        wait_new_image(page, 'image', old)
+        drawn.append(page_image(page, 'image'))
+    assert page.locator('#noise input[value=random]').is_checked()
+    assert np.any(drawn[0] != shown) and np.any(drawn[1] != drawn[0])
 
 
 @pytest.mark.slow

@@ -228,6 +228,7 @@ def test_cli_modes_write_what_they_print(tmp_path, capsys):
 def test_cli_truncation_cutoff_strip_z_space_and_towers(tmp_path, capsys, monkeypatch):
     G = tiny_G()
     network = str(tmp_path / 'net.pkl')
+    open(network, 'wb').close()  # scripts check that the file exists before they load it
     # Loading is tested above; here main() gets G itself (its run() graphs are reused between the calls).
     monkeypatch.setattr(misc, 'load_generator', lambda path: G if path == network else pytest.fail(path))
     out = tmp_path / 'out'
@@ -266,6 +267,36 @@ def test_cli_truncation_cutoff_strip_z_space_and_towers(tmp_path, capsys, monkey
     for name in names:
         np.testing.assert_array_equal(read_png(str(out / 'two' / name)), read_png(str(out / 'one' / name)), err_msg=name)
     assert np.any(read_png(str(out / 'one' / names[0])) != read_png(str(out / 'one' / names[4])))
+
+
+def test_every_long_generation_shows_progress(tmp_path, capsys, monkeypatch):
+    """On a terminal every mode that takes more than one session call shows a bar with the rate and the time
+    left, counting the images the network makes; the images are the same as without it."""
+    G = tiny_G(label_size=3)
+    network = str(tmp_path / 'net.pkl')
+    open(network, 'wb').close()
+    monkeypatch.setattr(misc, 'load_generator', lambda path: G)
+    np.save(str(tmp_path / 'z.npy'), np.random.RandomState(1).randn(10, G.input_shape[1]).astype(np.float32))
+    np.save(str(tmp_path / 'w.npy'), gen.seed_dlatents(G, list(range(9))))
+    out = tmp_path / 'out'
+    modes = [(['--seeds', '0-9'], 10), (['--seeds', '0-3', '--class', 'all', '--grid'], 12),
+             (['--interpolate', '1', '2', '--frames', '11', '--frames-dir', str(out / 'frames')], 11),
+             (['--trunc-sweep', '3', '--frames', '9'], 9), (['--latents', str(tmp_path / 'z.npy')], 10),
+             (['--dlatents', str(tmp_path / 'w.npy'), '--grid'], 9), (['--style-mix', '1,2', '--style-mix-cols', '3,4'], 8)]
+    for terminal in (True, False):
+        monkeypatch.setattr(cli, 'stderr_is_terminal', lambda terminal=terminal: terminal)
+        for argv, count in modes:
+            run_generate(['--network', network, '--minibatch', '4', '--outdir', str(out / str(terminal)), '--overwrite'] + argv)
+            err = capsys.readouterr().err
+            bar = re.search(r'generating: 100%%\|[^|]*\| %d/%d \[[\d:]+<[\d:]+, +[\d.]+img/s\]' % (count, count), err)
+            assert bool(bar) is terminal, (argv, err)
+    # A run of one session call has no bar; the images with and without the bar are the same.
+    run_generate(['--network', network, '--seeds', '0-3', '--minibatch', '4', '--outdir', str(out / 'short')])
+    assert 'generating' not in capsys.readouterr().err
+    for name in os.listdir(out / 'True'):
+        if name.endswith('.png'):
+            np.testing.assert_array_equal(read_png(out / 'True' / name), read_png(out / 'False' / name), err_msg=name)
+    np.testing.assert_array_equal(read_png(out / 'True' / 'seed0003.png'), read_png(out / 'short' / 'seed0003.png'))
 
 
 def test_cli_unusable_network_is_a_one_line_error(tmp_path, capsys):

@@ -273,8 +273,12 @@ def test_default_networks_are_the_published_pickles_and_flags_override_them(tmp_
         (PUBLISHED['ffhq'], PUBLISHED['bedrooms'], PUBLISHED['cars'], PUBLISHED['cats'])
     assert {number: entry[0] for number, entry in gf.FIGURES.items()} == FIGURE_NETWORKS
     assert tuple(gf.FIGURES) == generate_figures.FIGURE_NUMBERS  # what --help lists without importing TensorFlow
+    assert generate_figures.FIGURE_KEYS == FIGURE_NETWORKS  # what is checked before TensorFlow is imported
 
-    # Nothing is downloaded or drawn: loads and draws are recorded.
+    # Nothing is downloaded or drawn: loads and draws are recorded (the local files exist: they are checked first).
+    monkeypatch.chdir(tmp_path)
+    for name in ['mine.pkl', 'cars.pkl'] + ['my-%s.pkl' % key for key in PUBLISHED]:
+        open(name, 'wb').close()
     loads, draws = [], []
     monkeypatch.setattr(misc, 'load_generator', lambda network: loads.append(network) or ('Gs of', network))
     for number, (key, file_name, _) in list(gf.FIGURES.items()):

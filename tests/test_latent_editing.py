@@ -421,7 +421,7 @@ def test_bad_direction_file_exits_with_one_line_and_writes_nothing(built, tmp_pa
 
 @pytest.mark.parametrize('case', ['wide dlatents', 'npz dlatents', 'layer out of range', 'missing network',
                                   'one class', 'learn npz', 'learn stack npz', 'learn nan', 'negative strengths without =',
-                                  'huge strengths'])
+                                  'huge strengths', 'noise of another shape', 'nan noise', 'noise not npz', 'text direction'])
 def test_bad_input_messages(built, tmp_path, case, capsys):
     """The other error paths, through main() in this process (no TensorFlow start-up per case)."""
     outdir = tmp_path / 'out'
@@ -460,6 +460,29 @@ def test_bad_input_messages(built, tmp_path, case, capsys):
     elif case == 'huge strengths':
         argv = apply + ['--strengths=1e39,-1e39', '--save-dlatents']
         needle = 'the edited dlatents are NaN/Inf: the strengths 1e+39,-1e+39 times the direction weights are too large'
+    elif case in ('noise of another shape', 'nan noise', 'noise not npz'):
+        projection = tmp_path / 'projection'  # a projection whose noise maps do not fit the network
+        projection.mkdir()
+        np.save(str(projection / 'face-dlatents.npy'), np.load(str(built / 'dlatents' / 'face-dlatents.npy')))
+        with np.load(str(built / 'dlatents' / 'face-noise.npz')) as data:
+            noises = {name: data[name] for name in data.files}
+        if case == 'noise of another shape':
+            noises['noise2'] = noises['noise2'][:, :, :4, :4]
+            needle = '%s: noise2 has shape [1, 1, 4, 4]; this network\'s noise2 is [1, 1, 8, 8]'
+        elif case == 'nan noise':
+            noises['noise1'][0, 0, 1, 1] = np.nan
+            needle = '%s: noise1 must hold finite numbers (found NaN or infinity)'
+        else:
+            noises = None
+            needle = '%s: cannot read the noise maps: not an .npz archive'
+            (projection / 'face-noise.npz').write_text('noise\n')
+        if noises is not None:
+            np.savez(str(projection / 'face-noise.npz'), **noises)
+        argv, needle = apply[:4] + [str(projection)] + apply[5:], needle % (projection / 'face-noise.npz')
+    elif case == 'text direction':
+        (tmp_path / 'smile.npy').write_text('0.1 0.2 0.3\n')
+        argv = apply[:6] + [str(tmp_path / 'smile.npy')] + apply[7:]
+        needle = '%s: cannot read the direction: not a .npy array file' % (tmp_path / 'smile.npy')
     else:
         argv, needle = apply + ['--strengths', '-2,0,2'], 'argument --strengths: expected one argument'
     with pytest.raises(SystemExit) as info:

@@ -236,3 +236,35 @@ def test_run_metrics_run_evaluates_the_latest_or_the_chosen_snapshot(tmp_path, m
     assert len(glob.glob(str(results / '*-run_metrics-dummy-00003-1gpu'))) == 1
     assert len(glob.glob(str(results / '*-run_metrics-dummy-00003-120-1gpu'))) == 1
     assert not os.listdir(str(results / '00030-sgan-toy-1gpu'))
+
+
+def test_run_metrics_run_writes_the_results_to_tensorboard(tmp_path):
+    """run_metrics.py --run: the results as scalars under the training loop's tags, at each snapshot's
+    progress in images (the loop's steps), in an events file of their own; the training's file is untouched."""
+    import shutil  # pylint: disable=import-outside-toplevel
+    from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=import-outside-toplevel
+    import run_metrics  # pylint: disable=import-outside-toplevel
+    results = tmp_path / 'results'
+    run_dir = results / '00004-sgan-toy-1gpu'
+    run_dir.mkdir(parents=True)
+    first = save_stylegan_snapshot(str(run_dir / 'network-snapshot-000000.pkl'))
+    for kimg in (120, 240):
+        shutil.copy(first, str(run_dir / ('network-snapshot-%06d.pkl' % kimg)))
+    misc.write_progress(str(run_dir / 'network-snapshot-000120.pkl'), 120064, 60.0)  # the exact progress of a short tick
+    with tf.Graph().as_default():  # the training's own events file (a scalar as the loop writes one)
+        training_log = tf.summary.FileWriter(str(run_dir))
+        training_log.add_summary(tf.Summary(value=[tf.Summary.Value(tag='Progress/kimg', simple_value=240.0)]), 240000)
+        training_log.close()
+    training_file = glob.glob(str(run_dir / 'events.out.tfevents.*'))
+    training_bytes = open(training_file[0], 'rb').read()
+
+    assert run_metrics.main(['--metrics=dummy', '--run=4', '--all-snapshots', '--result-dir', str(results)]) == 0
+    assert run_metrics.main(['--metrics=dummy', '--run=4', '--snapshot=120', '--result-dir', str(results)]) == 0
+    assert open(training_file[0], 'rb').read() == training_bytes
+    metric_files = sorted(set(glob.glob(str(run_dir / 'events.out.tfevents.*'))) - set(training_file))
+    assert len(metric_files) == 2 and all(path.endswith('.run_metrics') for path in metric_files)  # one per evaluation
+    events = event_accumulator.EventAccumulator(str(run_dir), size_guidance={'scalars': 0})
+    events.Reload()
+    assert set(events.Tags()['scalars']) == {'Progress/kimg', 'Metrics/dummy'}
+    assert [(e.step, e.value) for e in events.Scalars('Metrics/dummy')] == [(0, 0.0), (120064, 0.0), (240000, 0.0), (120064, 0.0)]
+    assert [(e.step, e.value) for e in events.Scalars('Progress/kimg')] == [(240000, 240.0)]

@@ -34,6 +34,21 @@ def _check_tensorboard_events(run_dir):
     assert [e.value for e in events.Scalars('Metrics/dummy')] == [0.0, 0.0]
 
 
+def test_readme_command_keeps_every_fakes_grid(tmp_path):
+    """TensorBoard shows 10 images per tag by default; the README's command keeps them all, and TensorBoard
+    takes it as written."""
+    import shlex
+    from tensorboard import program
+    readme = open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'README.md')).read()
+    commands = re.findall(r'^(tensorboard --logdir results .*)$', readme, flags=re.MULTILINE)
+    assert commands == ['tensorboard --logdir results --samples_per_plugin images=0']
+    argv = shlex.split(commands[0])
+    argv[argv.index('results')] = str(tmp_path)
+    board = program.TensorBoard()
+    board.configure(argv=argv)
+    assert board.flags.samples_per_plugin == {'images': 0} and board.flags.logdir == str(tmp_path)
+
+
 def _check_recorded_options(run_dir, resumed_from, data_dir):
     """training_options.json of a real run holds every setting, exactly as the loop used it."""
     import json

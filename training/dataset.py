@@ -15,6 +15,7 @@ import tensorflow.compat.v1 as tf
 
 import dnnlib
 import dnnlib.tflib as tflib
+from dnnlib import cli
 
 from training import run_config
 
@@ -125,7 +126,7 @@ def _num_items(megabytes, bytes_per_item, num_records):
 def list_tfrecord_files(tfrecord_dir):
     """The *.tfrecords files of a dataset directory; the one check that the directory is a dataset."""
     if not os.path.isdir(tfrecord_dir):
-        raise DatasetError('Dataset directory not found: %s (create it with dataset_tool.py, or check data_dir)' % tfrecord_dir)
+        raise DatasetError(cli.DATASET_NOT_FOUND % tfrecord_dir)
     tfr_files = sorted(glob.glob(os.path.join(glob.escape(tfrecord_dir), '*.tfrecords')))
     if not tfr_files:
         raise DatasetError('No *.tfrecords files in %s: create the dataset with dataset_tool.py' % tfrecord_dir)

@@ -365,14 +365,12 @@ class Explorer:
             return le.load_direction(path, self.num_layers, self.dlatent_size)
 
     def load_noises(self, path: str) -> dict:
-        """The noise maps of a projection (<name>-noise.npz from project_images.py --optimize-noise)."""
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                if not hasattr(data, 'files'):
-                    raise ValueError('not an .npz archive')
-                return {name: data[name] for name in data.files}
-        except (OSError, ValueError) as e:
-            raise ExploreError('%s: cannot read the noise maps (%s)' % (os.path.basename(path), e)) from None
+        """The noise maps of a projection (<name>-noise.npz from project_images.py --optimize-noise), checked
+        against the network (names, shapes, finite numbers)."""
+        from training import latent_editing as le  # pylint: disable=import-outside-toplevel
+        self._need_style('editing dlatents')
+        with _named_file_errors(path):
+            return le.load_noises(path, self.Gs)
 
     def edit(self, dlatents: np.ndarray, directions: Sequence[Tuple[np.ndarray, float]], layers=None, noises=None):
         """(uint8 image [H, W, C], edited [L, D]): dlatents [L, D] + sum strength_k * direction_k on `layers`
@@ -648,7 +646,7 @@ def build_app(explorer: Explorer, title: str = None):
                                info='truncate the first N style layers', interactive=ex.style_based, elem_id='cutoff')
             noise = gr.Radio([(NOISE_LABELS[m], m) for m in (NOISE_MODES if ex.style_based else NOISE_MODES[:2])],
                              value='const', label='noise', elem_id='noise')
-            redraw = gr.Button('re-draw noise', size='sm', elem_id='redraw')
+            redraw = gr.Button('re-draw noise', size='sm', elem_id='redraw')  # switches to random noise
             class_choice = gr.Dropdown(class_choices, value='zero labels', label='class', visible=bool(ex.num_classes),
                                        elem_id='class')
         settings = [psi, cutoff, noise, class_choice]
@@ -773,7 +771,14 @@ def build_app(explorer: Explorer, title: str = None):
         seed_box.submit(_user_errors(render_seed), show_inputs, seed_outputs)
         for control in (psi, cutoff, noise, class_choice):  # .change runs the last value once the previous run is done
             control.change(**grid_event).then(**seed_event)
-        redraw.click(**grid_event).then(**seed_event)
+        # Re-drawing the noise means random noise: the button switches the mode to it (whose change re-renders),
+        # or re-renders when it is random already (a new draw). Stored or zero noise would give the same images.
+        noise_before = gr.State(None)
+        redraw.click(lambda mode: ('random', mode), noise, [noise, noise_before]).then(
+            _user_errors(lambda before, *args: render_grid(*args) if before == 'random' else _unchanged(2)),
+            [noise_before, seeds_box] + settings, [grid, seeds_box]).then(
+            _user_errors(lambda before, *args: render_seed(*args) if before == 'random' else _unchanged(len(seed_outputs))),
+            [noise_before, seed_shown] + settings, seed_outputs)
 
         mix_inputs = [rows_box, cols_box, layers_box] + settings
         preset.change(_user_errors(preset_layers), preset, layers_box)
@@ -813,6 +818,12 @@ def build_app(explorer: Explorer, title: str = None):
                               ).then(_user_errors(run_edit), edit_inputs, edit_outputs)
     app.explorer_css = css
     return app
+
+
+def _unchanged(num_outputs: int):
+    """A handler's result that leaves its outputs as they are."""
+    import gradio as gr  # pylint: disable=import-outside-toplevel
+    return tuple(gr.update() for _ in range(num_outputs))
 
 
 def _has_group(num_layers: int, group: str) -> bool:

@@ -6,7 +6,7 @@ explorer; everything runs the network's own graph (Gs.run), so the same seed giv
 import inspect
 import os
 import uuid
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import PIL.Image
@@ -105,46 +105,61 @@ def truncate_dlatents(dlatents: np.ndarray, dlatent_avg: np.ndarray, psi: float,
     return avg + (dlatents - avg) * coefs
 
 
-def run_batched(net, *inputs, num_gpus: int = 1, **run_kwargs) -> np.ndarray:
+def run_batched(net, *inputs, num_gpus: int = 1, progress: Optional[Callable[[int], object]] = None, **run_kwargs) -> np.ndarray:
     """net.run() on any number of items. With several GPUs every minibatch must split evenly, so the
-    inputs are padded to a multiple of num_gpus (repeating the last item) and the extra outputs dropped."""
+    inputs are padded to a multiple of num_gpus (repeating the last item) and the extra outputs dropped.
+    With progress, the items run one minibatch per net.run() call (the same minibatches, so the same
+    outputs) and progress(n) is called with the number of items done after each."""
     num = next(x for x in inputs if x is not None).shape[0]
+    if progress is not None:
+        step = max(int(run_kwargs.get('minibatch_size') or 1), 1)
+        parts = []
+        for begin in range(0, num, step):
+            parts.append(run_batched(net, *[None if x is None else x[begin:begin + step] for x in inputs],
+                                     num_gpus=num_gpus, **run_kwargs))
+            progress(len(parts[-1]))
+        return np.concatenate(parts)
     pad = -num % num_gpus
     if pad:
         inputs = [None if x is None else np.concatenate([x, np.repeat(x[-1:], pad, axis=0)]) for x in inputs]
     return net.run(*inputs, num_gpus=num_gpus, **run_kwargs)[:num]
 
 
-def run_latents(Gs, latents, labels, truncation_psi, truncation_cutoff, noise_mode, minibatch_size, num_gpus) -> np.ndarray:
-    """uint8 NHWC images of Z latents through Gs.run (mapping, truncation, synthesis and conversion in one graph)."""
+def run_latents(Gs, latents, labels, truncation_psi, truncation_cutoff, noise_mode, minibatch_size, num_gpus,
+                progress=None) -> np.ndarray:
+    """uint8 NHWC images of Z latents through Gs.run (mapping, truncation, synthesis and conversion in one graph).
+    progress(n), when given, is called with the number of images made after each minibatch (see run_batched)."""
     if truncation_psi != 1 and not is_style_based(Gs):
         raise GenerateError('--trunc needs a style-based generator (G_style); this network has no mapping network')
-    return run_batched(Gs, latents, labels, num_gpus=num_gpus, minibatch_size=minibatch_size,
+    return run_batched(Gs, latents, labels, num_gpus=num_gpus, minibatch_size=minibatch_size, progress=progress,
                        randomize_noise=(noise_mode == 'random'), output_transform=UINT8_NHWC,
                        **truncation_kwargs(truncation_psi, truncation_cutoff))
 
 # ----------------------------------------------------------------------------
-# The three modes. Each returns uint8 NHWC images.
+# The modes. Each returns uint8 NHWC images; progress(n), when given, is called with the number of images made
+# after each minibatch (for a progress bar).
 
 
 def generate_class_images(Gs, seeds, truncation_psi=1.0, truncation_cutoff=None, noise_mode='const',
-                          minibatch_size=8, num_gpus=1) -> np.ndarray:
+                          minibatch_size=8, num_gpus=1, progress=None) -> np.ndarray:
     """[classes, len(seeds), H, W, C]: every seed once per class of a conditional network, in one batched run."""
     label_count = num_classes(Gs)
     if not label_count:
         raise GenerateError('--class all: the network is not conditional (it has no labels)')
     latents = np.tile(seed_latents(Gs, seeds), [label_count, 1])
     labels = np.repeat(np.eye(label_count, dtype=np.float32), len(seeds), axis=0)
-    images = run_latents(Gs, latents, labels, truncation_psi, truncation_cutoff, noise_mode, minibatch_size, num_gpus)
+    images = run_latents(Gs, latents, labels, truncation_psi, truncation_cutoff, noise_mode, minibatch_size, num_gpus,
+                         progress)
     return images.reshape((label_count, len(seeds)) + images.shape[1:])
 
 
 def generate_images(Gs, seeds, truncation_psi=1.0, truncation_cutoff=None, noise_mode='const', class_idx=None,
-                    minibatch_size=8, num_gpus=1) -> np.ndarray:
+                    minibatch_size=8, num_gpus=1, progress=None) -> np.ndarray:
     """One image per seed through Gs.run (mapping, truncation, synthesis and uint8 conversion in one graph)."""
     latents = seed_latents(Gs, seeds)
     labels = class_labels(Gs, class_idx, len(seeds))
-    return run_latents(Gs, latents, labels, truncation_psi, truncation_cutoff, noise_mode, minibatch_size, num_gpus)
+    return run_latents(Gs, latents, labels, truncation_psi, truncation_cutoff, noise_mode, minibatch_size, num_gpus,
+                       progress)
 
 
 def seed_dlatents(Gs, seeds, truncation_psi=1.0, truncation_cutoff=None, class_idx=None, minibatch_size=8, num_gpus=1):
@@ -158,10 +173,10 @@ def seed_dlatents(Gs, seeds, truncation_psi=1.0, truncation_cutoff=None, class_i
     return truncate_dlatents(dlatents, Gs.get_var('dlatent_avg'), truncation_psi, cutoff)
 
 
-def synthesize(Gs, dlatents, noise_mode='const', minibatch_size=8, num_gpus=1) -> np.ndarray:
+def synthesize(Gs, dlatents, noise_mode='const', minibatch_size=8, num_gpus=1, progress=None) -> np.ndarray:
     """uint8 NHWC images of W [N, layers, D] through the synthesis network."""
     return run_batched(Gs.components.synthesis, dlatents, num_gpus=num_gpus, minibatch_size=minibatch_size,
-                       randomize_noise=(noise_mode == 'random'), output_transform=UINT8_NHWC)
+                       randomize_noise=(noise_mode == 'random'), output_transform=UINT8_NHWC, progress=progress)
 
 
 def mix_styles(row_dlatent: np.ndarray, col_dlatents: np.ndarray, layers) -> np.ndarray:
@@ -184,7 +199,7 @@ def check_style_layers(Gs, layers, what: str = '--style-layers') -> None:
 
 
 def style_mix_images(Gs, row_seeds, col_seeds, layers, truncation_psi=1.0, truncation_cutoff=None, noise_mode='const',
-                     class_idx=None, minibatch_size=8, num_gpus=1):
+                     class_idx=None, minibatch_size=8, num_gpus=1, progress=None):
     """(column source images, row source images, mixed [rows, cols, H, W, C]); one synthesis run for all."""
     check_style_layers(Gs, layers)
     kwargs = dict(truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff, class_idx=class_idx,
@@ -193,7 +208,8 @@ def style_mix_images(Gs, row_seeds, col_seeds, layers, truncation_psi=1.0, trunc
     row_dlatents = seed_dlatents(Gs, row_seeds, **kwargs)
     mixed = [mix_styles(row_dlatent, col_dlatents, layers) for row_dlatent in row_dlatents]
     all_dlatents = np.concatenate([col_dlatents, row_dlatents] + mixed)
-    images = synthesize(Gs, all_dlatents, noise_mode=noise_mode, minibatch_size=minibatch_size, num_gpus=num_gpus)
+    images = synthesize(Gs, all_dlatents, noise_mode=noise_mode, minibatch_size=minibatch_size, num_gpus=num_gpus,
+                        progress=progress)
     num_cols, num_rows = len(col_seeds), len(row_seeds)
     col_images, row_images, cells = np.split(images, [num_cols, num_cols + num_rows])
     return col_images, row_images, cells.reshape((num_rows, num_cols) + cells.shape[1:])
@@ -227,29 +243,32 @@ def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def interpolation_images(Gs, seed_a, seed_b, num_frames, space='w', truncation_psi=1.0, truncation_cutoff=None,
-                         noise_mode='const', class_idx=None, minibatch_size=8, num_gpus=1) -> np.ndarray:
+                         noise_mode='const', class_idx=None, minibatch_size=8, num_gpus=1, progress=None) -> np.ndarray:
     """num_frames images from seed_a to seed_b (both included): linear in W, or spherical in Z."""
     t = np.linspace(0, 1, num_frames)
     if space == 'w':
         wa, wb = seed_dlatents(Gs, [seed_a, seed_b], truncation_psi, truncation_cutoff, class_idx,
                                minibatch_size=minibatch_size, num_gpus=num_gpus)
         dlatents = wa + (wb - wa) * t[:, np.newaxis, np.newaxis].astype(np.float32)
-        return synthesize(Gs, dlatents, noise_mode=noise_mode, minibatch_size=minibatch_size, num_gpus=num_gpus)
+        return synthesize(Gs, dlatents, noise_mode=noise_mode, minibatch_size=minibatch_size, num_gpus=num_gpus,
+                          progress=progress)
     za, zb = seed_latents(Gs, [seed_a, seed_b])
     latents = slerp(za, zb, t)
     labels = class_labels(Gs, class_idx, num_frames)
-    return run_latents(Gs, latents, labels, truncation_psi, truncation_cutoff, noise_mode, minibatch_size, num_gpus)
+    return run_latents(Gs, latents, labels, truncation_psi, truncation_cutoff, noise_mode, minibatch_size, num_gpus,
+                       progress)
 
 
 def truncation_sweep_images(Gs, seed, psis, truncation_cutoff=None, noise_mode='const', class_idx=None,
-                            minibatch_size=8, num_gpus=1) -> np.ndarray:
+                            minibatch_size=8, num_gpus=1, progress=None) -> np.ndarray:
     """One image per psi of the seed's W pulled towards the average W (the truncation trick, Fig. 8 of the
     paper, as a sweep): psi 1 is the image itself, 0 the average face, negative values the 'anti-face'."""
     w = seed_dlatents(Gs, [seed], 1.0, truncation_cutoff, class_idx, minibatch_size=minibatch_size, num_gpus=num_gpus)[0]
     cutoff = default_truncation_cutoff(Gs) if truncation_cutoff is None else truncation_cutoff
     avg = Gs.get_var('dlatent_avg')
     dlatents = np.stack([truncate_dlatents(w[np.newaxis], avg, float(psi), cutoff)[0] for psi in psis])
-    return synthesize(Gs, dlatents, noise_mode=noise_mode, minibatch_size=minibatch_size, num_gpus=num_gpus)
+    return synthesize(Gs, dlatents, noise_mode=noise_mode, minibatch_size=minibatch_size, num_gpus=num_gpus,
+                      progress=progress)
 
 # ----------------------------------------------------------------------------
 # Videos.

@@ -13,6 +13,7 @@ dlatent_size] direction). The normal is scaled to unit length and points towards
 
 import os
 import weakref
+import zipfile
 from typing import List, Optional, Sequence
 
 import numpy as np
@@ -29,16 +30,29 @@ class DirectionError(dnnlib.util.UserError, ValueError):
 # Loading and applying directions.
 
 
+NPY_MAGIC = b'\x93NUMPY'      # how every .npy file begins (numpy.save)
+NPZ_MAGIC = b'PK\x03\x04'     # an .npz archive is a zip file (numpy.savez)
+
+
+def _file_start(path: str, what: str) -> bytes:
+    try:
+        with open(path, 'rb') as f:
+            return f.read(len(NPY_MAGIC))
+    except OSError as e:
+        raise DirectionError('%s: cannot read %s (%s)' % (path, what, e.strerror or e)) from None
+
+
 def load_npy(path: str, what: str) -> np.ndarray:
     """The one array of a .npy file (no pickles); anything else is a DirectionError naming the file and `what`."""
-    try:
-        array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise DirectionError('%s: cannot read %s (%s)' % (path, what, e)) from None
-    if not isinstance(array, np.ndarray):  # an .npz archive
-        array.close()
+    start = _file_start(path, what)
+    if start.startswith(NPZ_MAGIC):
         raise DirectionError('%s: cannot read %s (an .npz archive, not one .npy array)' % (path, what))
-    return array
+    if start != NPY_MAGIC:  # e.g. a text file (numpy would call it "pickled data")
+        raise DirectionError('%s: cannot read %s: not a .npy array file (numpy.save writes them)' % (path, what))
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise DirectionError('%s: cannot read %s (%s)' % (path, what, str(e) or type(e).__name__)) from None
 
 
 def load_dlatents(path: str, num_layers: int = None, dlatent_size: int = None) -> np.ndarray:
@@ -138,20 +152,61 @@ def edit_series(dlatents: np.ndarray, direction: np.ndarray, strengths: Sequence
     return np.stack([apply_direction(dlatents, direction, s, layers) for s in strengths])
 
 # ----------------------------------------------------------------------------
-# Rendering dlatents (optionally with the noise maps of a projection).
+# Noise maps of a projection, and rendering dlatents with them.
+
+
+def _synthesis(Gs):
+    return Gs.components.synthesis if 'synthesis' in Gs.components else Gs
+
+
+def noise_shapes(Gs) -> dict:
+    """{'noise0': [1, 1, 4, 4], ...}: the noise inputs of Gs's synthesis network (its noise variables)."""
+    return {name: var.shape.as_list() for name, var in _synthesis(Gs).own_vars.items() if name.startswith('noise')}
+
+
+def check_noises(noises: dict, Gs, source: str = None) -> dict:
+    """Noise maps {'noise0': array, ...} checked against the synthesis network of Gs: its names, its shapes,
+    finite numbers. Returns them as float32; anything else is a DirectionError (naming `source`, e.g. the file)."""
+    prefix = '' if source is None else source + ': '
+    expected = noise_shapes(Gs)
+    missing = [name for name in expected if name not in noises]
+    unknown = [name for name in noises if name not in expected]
+    if missing or unknown:
+        raise DirectionError('%snoise maps do not fit this network (missing %s, unknown %s)' % (prefix, missing, unknown))
+    checked = {}
+    for name, shape in expected.items():
+        value = np.asarray(noises[name])
+        if list(value.shape) != shape:
+            raise DirectionError('%s%s has shape %s; this network\'s %s is %s' % (prefix, name, list(value.shape), name, shape))
+        if not np.issubdtype(value.dtype, np.number) or not np.all(np.isfinite(value)):
+            raise DirectionError('%s%s must hold finite numbers (found %s)' % (
+                prefix, name, 'NaN or infinity' if np.issubdtype(value.dtype, np.number) else value.dtype))
+        checked[name] = value.astype(np.float32)
+    return checked
+
+
+def load_noises(path: str, Gs) -> dict:
+    """The noise maps of a projection (<name>-noise.npz from project_images.py --optimize-noise), checked
+    against Gs's synthesis network (check_noises); a file that does not fit is a DirectionError naming it."""
+    start = _file_start(path, 'the noise maps')
+    if not start.startswith(NPZ_MAGIC):
+        raise DirectionError('%s: cannot read the noise maps: not an .npz archive (numpy.savez writes them)' % path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            noises = {name: data[name] for name in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:  # a damaged archive, object arrays
+        raise DirectionError('%s: cannot read the noise maps (%s)' % (path, str(e) or type(e).__name__)) from None
+    return check_noises(noises, Gs, path)
 
 
 def render(Gs, dlatents: np.ndarray, noises: dict = None, minibatch_size: int = 8) -> np.ndarray:
     """Images [N, C, H, W] in [-1, 1] of W+ dlatents [N, L, D] through Gs's synthesis network with its
     stored noise maps, or with `noises` ({'noise0': array, ...}, e.g. a projection's) set on a private
     copy of the synthesis network (Gs itself is not modified)."""
-    synthesis = Gs.components.synthesis if 'synthesis' in Gs.components else Gs
+    synthesis = _synthesis(Gs)
     if noises:
+        noises = check_noises(noises, synthesis)
         synthesis = _noise_copy(synthesis)
-        missing = [name for name in synthesis.own_vars if name.startswith('noise') and name not in noises]
-        unknown = [name for name in noises if name not in synthesis.own_vars]
-        if missing or unknown:
-            raise DirectionError('noise maps do not fit this network (missing %s, unknown %s)' % (missing, unknown))
         tflib.set_vars({synthesis.own_vars[name]: value for name, value in noises.items()})
     images = synthesis.run(np.asarray(dlatents, np.float32), randomize_noise=False, minibatch_size=minibatch_size)
     return images.astype(np.float32)

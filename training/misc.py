@@ -341,6 +341,20 @@ def _kimg_from_log(run_dir):
         return None
 
 
+def snapshot_kimg(pkl):
+    """Training progress of a snapshot in kimg: its record (this project), else its name, else for the
+    network-final.pkl of an original run the last tick of the run's log; None when unknown (e.g. a URL)."""
+    if not isinstance(pkl, str) or dnnlib.util.is_url(pkl):
+        return None
+    progress = read_progress(pkl)
+    if progress is not None:
+        return progress[0] / 1000.0
+    kimg = _kimg_from_name(pkl)
+    if kimg is None and os.path.basename(pkl) == 'network-final.pkl':
+        kimg = _kimg_from_log(os.path.dirname(os.path.abspath(pkl)))
+    return kimg
+
+
 def _most_advanced_snapshot(run_dir):
     """(pickle, kimg, seconds or None) to resume a run from: the snapshot with the most recorded progress,
     network-final.pkl included. Without records (runs of the original): network-final.pkl with the kimg of the

@@ -440,3 +440,35 @@ def dataset_for_metrics(dataset_args: dict, data_dir: str = None) -> dict:
     if data_dir is not None:
         dataset_args['data_dir'] = data_dir
     return dataset_args
+
+# ----------------------------------------------------------------------------
+# Checks of a configuration before anything is built (no TensorFlow here: train.py runs them before it loads
+# TensorFlow, so that a bad option is reported at once).
+
+MINIBATCH_DEFAULTS = dict(minibatch_base=16, minibatch_dict={})  # training_loop.training_schedule's (asserted there)
+
+
+class TrainingConfigError(util.UserError, ValueError):
+    """A run configuration that cannot train: reported as one line before anything is built."""
+
+
+def check_minibatch_schedule(sched_args, num_gpus, resolutions=None, mbstd_group_size=0):
+    """The one minibatch rule, checked before anything is built: every minibatch of the schedule (at the given
+    resolutions, or every entry of the table and the base when None) is a positive multiple of the number of
+    towers, so that each tower gets the same number of images; and each tower's minibatch splits into D's
+    minibatch-stddev groups (a group larger than the minibatch shrinks to it, as in D)."""
+    base = sched_args.get('minibatch_base', MINIBATCH_DEFAULTS['minibatch_base'])
+    table = dict(sched_args.get('minibatch_dict', MINIBATCH_DEFAULTS['minibatch_dict']))
+    entries = [(res, table.get(res, base)) for res in resolutions] if resolutions is not None else \
+        sorted(table.items()) + [(None, base)]
+    for res, minibatch in entries:
+        if not isinstance(minibatch, int) or minibatch < 1 or minibatch % num_gpus != 0:
+            where = 'minibatch_base' if res is None or res not in table else 'minibatch_dict at %dx%d' % (res, res)
+            raise TrainingConfigError('Minibatch %r (%s) does not divide over %d towers (GPUs x workers): use a positive multiple of %d'
+                                      % (minibatch, where, num_gpus, num_gpus))
+        per_tower = minibatch // num_gpus
+        group = min(mbstd_group_size, per_tower)
+        if group > 1 and per_tower % group != 0:  # D's minibatch-stddev layer reshapes each tower's batch into groups
+            where = 'minibatch_base' if res is None or res not in table else 'minibatch_dict at %dx%d' % (res, res)
+            raise TrainingConfigError("Minibatch %d per tower (%s) is not a multiple of D's minibatch-stddev group size %d: "
+                                      'use --mbstd-group-size that divides it (0 = off) or another minibatch' % (per_tower, where, mbstd_group_size))

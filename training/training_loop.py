@@ -18,6 +18,7 @@ import config
 from training import dataset
 from training import misc
 from training import run_config
+from training.run_config import TrainingConfigError, check_minibatch_schedule  # noqa: F401  (checked before TensorFlow starts)
 
 # ----------------------------------------------------------------------------
 # Just-in-time processing of training images before feeding them to the networks.
@@ -109,13 +110,10 @@ def training_schedule(
 
 _SCHEDULE_DEFAULTS = {name: param.default for name, param in inspect.signature(training_schedule).parameters.items()
                       if param.default is not param.empty}
+assert all(_SCHEDULE_DEFAULTS[name] == value for name, value in run_config.MINIBATCH_DEFAULTS.items())  # one schedule
 
 # ----------------------------------------------------------------------------
 # Helpers of the main loop.
-
-
-class TrainingConfigError(dnnlib.util.UserError, ValueError):
-    """A run configuration that cannot train: reported as one line before anything is built."""
 
 
 class NonFiniteLossError(RuntimeError):
@@ -130,28 +128,6 @@ def _peak_gpu_memory_bytes():
         return int(tf.config.experimental.get_memory_info('GPU:0')['peak'])
     except Exception:  # pylint: disable=broad-except
         return 0
-
-
-def check_minibatch_schedule(sched_args, num_gpus, resolutions=None, mbstd_group_size=0):
-    """The one minibatch rule, checked before anything is built: every minibatch of the schedule (at the given
-    resolutions, or every entry of the table and the base when None) is a positive multiple of the number of
-    towers, so that each tower gets the same number of images; and each tower's minibatch splits into D's
-    minibatch-stddev groups (a group larger than the minibatch shrinks to it, as in D)."""
-    base = sched_args.get('minibatch_base', _SCHEDULE_DEFAULTS['minibatch_base'])
-    table = dict(sched_args.get('minibatch_dict', _SCHEDULE_DEFAULTS['minibatch_dict']))
-    entries = [(res, table.get(res, base)) for res in resolutions] if resolutions is not None else \
-        sorted(table.items()) + [(None, base)]
-    for res, minibatch in entries:
-        if not isinstance(minibatch, int) or minibatch < 1 or minibatch % num_gpus != 0:
-            where = 'minibatch_base' if res is None or res not in table else 'minibatch_dict at %dx%d' % (res, res)
-            raise TrainingConfigError('Minibatch %r (%s) does not divide over %d towers (GPUs x workers): use a positive multiple of %d'
-                             % (minibatch, where, num_gpus, num_gpus))
-        per_tower = minibatch // num_gpus
-        group = min(mbstd_group_size, per_tower)
-        if group > 1 and per_tower % group != 0:  # D's minibatch-stddev layer reshapes each tower's batch into groups
-            where = 'minibatch_base' if res is None or res not in table else 'minibatch_dict at %dx%d' % (res, res)
-            raise TrainingConfigError("Minibatch %d per tower (%s) is not a multiple of D's minibatch-stddev group size %d: "
-                                      'use --mbstd-group-size that divides it (0 = off) or another minibatch' % (per_tower, where, mbstd_group_size))
 
 
 def _mbstd_group_size(D_args) -> int:
