@@ -64,9 +64,9 @@ def non_negative_int(text: str) -> int:
 def int_at_most(limit: int) -> Callable[[str], int]:
     """An integer 1 ... limit (a bound that turns a typo into an error instead of an out-of-memory crash)."""
     def parse(text: str) -> int:
-        value = _int(text)
-        if not 1 <= value <= limit:
-            raise _type_error('must be 1 ... %d, got %d' % (limit, value))
+        value = positive_int(text)
+        if value > limit:
+            raise _type_error('must be at most %d, got %d' % (limit, value))
         return value
     return parse
 
@@ -74,9 +74,9 @@ def int_at_most(limit: int) -> Callable[[str], int]:
 def float_at_most(limit: float, allow_zero: bool = False) -> Callable[[str], float]:
     """A finite number > 0 (>= 0 with allow_zero) and <= limit."""
     def parse(text: str) -> float:
-        value = _finite(text)
-        if value < 0 or (value == 0 and not allow_zero) or value > limit:
-            raise _type_error('must be a number %s 0 and at most %g, got %s' % ('>=' if allow_zero else '>', limit, text))
+        value = non_negative_float(text) if allow_zero else positive_float(text)
+        if value > limit:
+            raise _type_error('must be at most %g, got %s' % (limit, text))
         return value
     return parse
 

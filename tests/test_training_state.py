@@ -192,7 +192,7 @@ def test_a_dataset_of_constant_images_trains_to_the_end(tmp_path, monkeypatch):
     ('--tick-kimg', 'nan', "'nan' is not a finite number"), ('--tick-kimg', '-1', 'must be a finite number > 0'),
     ('--resume-kimg', '-1', 'must be a finite number >= 0'), ('--total-kimg', 'nan', "argument --total-kimg: 'nan' is not a finite number"),
     ('--G-smoothing-kimg', 'inf', "'inf' is not a finite number"), ('--seed', '-1', 'is not a number or a range'),
-    ('--resume-kimg', '1e300', 'must be a number >= 0 and at most 1e+07'), ('--fmap-base', '100000000000', 'must be 1 ... 65536'),
+    ('--resume-kimg', '1e300', 'must be at most 1e+07'), ('--fmap-base', '100000000000', 'must be at most 65536'),
     ('--resume-time', '5', '--resume-time needs --resume'),
 ])
 def test_numeric_flags_are_checked(tmp_path, flag, value, message):
