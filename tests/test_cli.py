@@ -132,6 +132,7 @@ def test_help_is_quick_and_quiet(script):
         assert helped.returncode == 0 and '--verbose' in helped.stdout, (script, command, helped.stdout)
 
 
+@pytest.mark.slow
 def test_a_normal_run_prints_no_tensorflow_log_lines_unless_asked(tmp_path):
     from tests.helpers.factory import save_snapshot
     save_snapshot(tmp_path / 'net.pkl')

@@ -158,6 +158,7 @@ def assert_failed_cleanly(proc, out_dir, *names):
 # create_from_images and the reading commands.
 
 
+@pytest.mark.slow
 def test_create_from_images_rgb_png(tmp_path):
     images = np.random.RandomState(3).randint(0, 256, size=(13, 3, 16, 16)).astype(np.uint8)
     save_images(tmp_path / 'src', images)
@@ -167,6 +168,7 @@ def test_create_from_images_rgb_png(tmp_path):
     check_dataset(out, images[shuffled_order(13)])
 
 
+@pytest.mark.slow
 def test_create_from_images_grayscale_png(tmp_path, capsys):
     images = np.random.RandomState(1).randint(0, 256, size=(11, 1, 32, 32)).astype(np.uint8)
     save_images(tmp_path / 'src', images)
@@ -195,6 +197,7 @@ def test_create_from_images_grayscale_jpeg(tmp_path, capsys):
     check_dataset(out, decoded)
 
 
+@pytest.mark.slow
 def test_extract_create_compare_round_trip(tmp_path, capsys):
     images = np.random.RandomState(5).randint(0, 256, size=(9, 3, 8, 8)).astype(np.uint8)
     save_images(tmp_path / 'src', images)
@@ -270,6 +273,7 @@ def _write_bad_inputs(src, case):
     raise ValueError(case)
 
 
+@pytest.mark.slow
 def test_create_from_images_unreadable_file(tmp_path):
     """As a user sees it: the damaged file is found by a worker process; one line names it."""
     src = str(tmp_path / 'src')
@@ -288,6 +292,7 @@ def test_create_from_images_bad_input(tmp_path, capsys, case):
     assert not os.path.exists(tmp_path / 'out')
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_conversion_leaves_nothing(tmp_path):
     """Ctrl-C (SIGINT to the process group) while workers convert: prompt exit, no output, no stray workers."""
     import re
@@ -513,6 +518,7 @@ def test_create_svhn_from_original_pickles(tmp_path, capsys):
     check_dataset(out, images[order], onehot(labels[order], 10))
 
 
+@pytest.mark.slow
 def test_create_demo_digits(tmp_path):
     from sklearn.datasets import load_digits
     digits = load_digits()

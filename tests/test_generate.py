@@ -322,6 +322,7 @@ def test_cli_unusable_network_is_a_one_line_error(tmp_path, capsys):
 # The command as the demo calls it, in a subprocess.
 
 
+@pytest.mark.slow
 def test_demo_command_writes_the_grayscale_grid_it_prints(tmp_path):
     Gs = save_snapshot(tmp_path / 'network-final.pkl', num_channels=1)
     outdir = tmp_path / 'generated'
@@ -338,6 +339,7 @@ def test_demo_command_writes_the_grayscale_grid_it_prints(tmp_path):
         assert_same_images(cells[seed], expected[i, :, :, 0])
 
 
+@pytest.mark.slow
 def test_demo_class_rows_grid_in_a_subprocess(tmp_path):
     Gs = save_snapshot(tmp_path / 'network-final.pkl', num_channels=1, label_size=10)
     outdir = tmp_path / 'generated'
@@ -357,6 +359,7 @@ def test_demo_class_rows_grid_in_a_subprocess(tmp_path):
 # Videos.
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('mode', [['--interpolate', '3', '7'], ['--trunc-sweep', '5']])
 def test_video_decodes_with_the_frames_and_size_asked_for(tmp_path, mode):
     import imageio_ffmpeg
@@ -381,6 +384,7 @@ def test_video_decodes_with_the_frames_and_size_asked_for(tmp_path, mode):
 # Latents and dlatents from files (the explorer's downloads, project_images.py, edit_latents.py).
 
 
+@pytest.mark.slow
 def test_latents_and_dlatents_files_give_the_seed_images(tmp_path):
     G = save_snapshot(tmp_path / 'net.pkl')
     np.save(str(tmp_path / 'z.npy'), np.random.RandomState(7).randn(G.input_shape[1]).astype(np.float32))
@@ -400,6 +404,7 @@ def test_latents_and_dlatents_files_give_the_seed_images(tmp_path):
     assert e.value.code == 2 and not os.path.exists(tmp_path / 'bad')
 
 
+@pytest.mark.slow
 def test_xla_flag_compiles_nothing_on_the_cpu_and_gives_the_same_images(tmp_path):
     """--xla turns on TensorFlow's auto-clustering (GPU ops only): on this CPU a note says so and the images
     are those of the default path."""

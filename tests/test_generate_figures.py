@@ -220,6 +220,7 @@ def test_truncation_figure_psi_zero_is_the_same_image_for_every_seed(tmp_path):
 # The command line.
 
 
+@pytest.mark.slow
 def test_command_draws_the_chosen_figures_of_a_grayscale_snapshot(tmp_path):
     G = tiny_G(num_channels=1)
     D = tflib.Network('D', func_name='training.networks_stylegan.D_basic', resolution=32, num_channels=1, fmap_base=64, fmap_max=16)

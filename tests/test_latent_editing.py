@@ -339,6 +339,7 @@ def read_png(path):
     return np.asarray(PIL.Image.open(path)).astype(np.int32)
 
 
+@pytest.mark.slow
 def test_apply_writes_the_strips_it_prints(built, tmp_path):
     outdir = tmp_path / 'edits'
     strengths = [-2.0, 0.0, 2.0]

@@ -93,6 +93,7 @@ PIL.Image.fromarray(images[0], 'RGB').save(sys.argv[2])
 '''
 
 
+@pytest.mark.slow
 def test_original_readme_snippet_loads_with_plain_pickle(tmp_path):
     """`Gs = pickle.load(f)[2]` right after tflib.init_tf(), as the original README does, with no network
     module imported: Network.__setstate__ imports the project's own network modules (a fixed list) and

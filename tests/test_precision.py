@@ -225,6 +225,7 @@ def _one_step_updates(G, D, prec, reals, minibatch):
     return flat(D_p) - d0, flat(G_p) - g0
 
 
+@pytest.mark.slow
 def test_training_step_directions_match_fp32(monkeypatch):
     monkeypatch.setattr(loss, 'tf', _FixedLatentsTF())
     G = tflib.Network('G', **dict(STYLE_G, randomize_noise=False, style_mixing_prob=None))
@@ -255,6 +256,7 @@ def test_fp16_training_uses_loss_scaling():
 # Snapshots.
 
 
+@pytest.mark.slow
 def test_bf16_trained_snapshot_is_the_published_format(monkeypatch, tmp_path):
     monkeypatch.setattr(loss, 'tf', _FixedLatentsTF())
     G = tflib.Network('G', **STYLE_G)
@@ -304,6 +306,7 @@ def test_bf16_trained_snapshot_is_the_published_format(monkeypatch, tmp_path):
         assert np.all(np.isfinite(D2.run(images, None)))
 
 
+@pytest.mark.slow
 def test_training_loop_in_bf16_writes_published_format_snapshots(tmp_path):
     """The loop's --precision: the losses' networks compute in bf16, the snapshot is the fp32 format."""
     from tests.helpers.train_runs import submit

@@ -14,6 +14,7 @@ from tests.helpers.factory import assert_same_images, tiny_G
 from tests.helpers.runner import run_script
 
 
+@pytest.mark.slow
 def test_example_writes_the_seed5_image_of_a_local_snapshot(tmp_path):
     G = tiny_G(noise_std=0.0)  # no noise: the example's random noise then leaves the pixels reproducible
     D = tflib.Network('D', func_name='training.networks_stylegan.D_basic', resolution=32, num_channels=3, fmap_base=64, fmap_max=16)

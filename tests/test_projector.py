@@ -267,6 +267,7 @@ def files(built_files, tmp_path):
                 tmp=tmp_path)
 
 
+@pytest.mark.slow
 def test_project_images_writes_the_files_it_prints(files):
     outdir = str(files['tmp'] / 'out')
     result = run_script(['--network', files['pkl'], files['images'], '--outdir', outdir, '--steps', '30',

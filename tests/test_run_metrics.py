@@ -238,6 +238,7 @@ def test_run_metrics_run_evaluates_the_latest_or_the_chosen_snapshot(tmp_path, m
     assert not os.listdir(str(results / '00030-sgan-toy-1gpu'))
 
 
+@pytest.mark.slow
 def test_run_metrics_run_writes_the_results_to_tensorboard(tmp_path):
     """run_metrics.py --run: the results as scalars under the training loop's tags, at each snapshot's
     progress in images (the loop's steps), in an events file of their own; the training's file is untouched."""

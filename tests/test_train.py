@@ -137,6 +137,7 @@ def test_two_ticks_then_resume(repo_root, tmp_path):
     assert os.path.isfile(os.path.join(resumed, 'fakes000002.png')) and os.path.isfile(os.path.join(resumed, 'network-snapshot-000003.pkl'))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('data', ['synthetic', 'tfrecords'])
 def test_two_gpus_in_process(tmp_path, capsys, monkeypatch, data):
     import tensorflow.compat.v1 as tf
@@ -174,6 +175,7 @@ def test_two_gpus_in_process(tmp_path, capsys, monkeypatch, data):
     assert images.shape == (2, 1, 8, 8) and np.all(np.isfinite(images))
 
 
+@pytest.mark.slow
 def test_nonfinite_loss_stops_with_last_good_snapshot(tmp_path, capsys):
     from training.training_loop import NonFiniteLossError
     data_dir = make_dataset(tmp_path / 'data')
@@ -236,6 +238,7 @@ def test_presets():
     assert c.G.style_mixing_prob == 0.5 and c.metrics == [] and c.train.total_kimg == 3
 
 
+@pytest.mark.slow
 def test_optimizer_state_is_reset_when_the_lod_changes(tmp_path, monkeypatch, capsys):
     """Resolution 8 from 4x4: lod 1 for 25 images, fading to 0 until image 50, then 0. With minibatch 8 the
     steps see lod 1 (start), the first fractional lod (image 32) and lod 0 (image 56): three resets each, and

@@ -147,6 +147,7 @@ def test_a_nan_learning_rate_skips_the_update_like_nan_gradients():
     assert int(tflib.run(opt.skipped_updates)) == 2
 
 
+@pytest.mark.slow
 def test_nan_losses_stop_and_the_named_snapshot_is_finite_and_resumes(tmp_path, capsys, monkeypatch):
     import config
     monkeypatch.setattr(config, 'data_dir', make_dataset(tmp_path / 'data'))
@@ -172,6 +173,7 @@ def test_nan_losses_stop_and_the_named_snapshot_is_finite_and_resumes(tmp_path, 
     assert str(e.value).endswith('Last good snapshot: %s (resume from it with changed settings)' % named)
 
 
+@pytest.mark.slow
 def test_a_dataset_of_constant_images_trains_to_the_end(tmp_path, monkeypatch):
     import config
     images = np.full((16, 1, 8, 8), 128, np.uint8)
