@@ -100,6 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _first_repeat(values):
+    """The first value that occurs a second time, or None (one pass: a seed list may hold 100,000 seeds)."""
+    seen = set()
+    for value in values:
+        if value in seen:
+            return value
+        seen.add(value)
+    return None
+
+
 def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Option combinations that argparse cannot check by itself."""
     given = dict(seeds=args.seeds, style_mix=args.style_mix, interpolate=args.interpolate, trunc_sweep=args.trunc_sweep,
@@ -124,8 +134,8 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         parser.error('--style-mix needs --style-mix-cols (the column seeds)')
     if args.style_mix_cols and not args.style_mix:
         parser.error('--style-mix-cols needs --style-mix (the row seeds)')
-    if args.seeds and not args.grid and len(set(args.seeds)) != len(args.seeds):
-        twice = next(seed for seed in args.seeds if args.seeds.count(seed) > 1)
+    twice = _first_repeat(args.seeds or []) if not args.grid else None
+    if twice is not None:
         parser.error('--seeds lists seed %d twice: each seed is written once, as seed%04d.png (repeats are for --grid)' % (twice, twice))
     if args.grid and not (args.seeds or args.latents or args.dlatents):
         parser.error('--grid works with --seeds, --latents and --dlatents')

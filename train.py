@@ -25,6 +25,7 @@ import copy
 import os
 import sys
 import textwrap
+import typing
 
 import dnnlib
 from dnnlib import EasyDict, cli
@@ -182,25 +183,12 @@ class ConfigNameError(dnnlib.util.UserError, argparse.ArgumentTypeError):
     """Bad --config names: a usage error from argparse, a one-line UserError elsewhere."""
 
 
-class ConfigChoice(tuple):
-    """A parsed --config: (section, option line names in the original's file order, dataset line desc or
-    None, GPU count of a '-Ngpu' line or None)."""
-
-    @property
-    def section(self):
-        return self[0]
-
-    @property
-    def lines(self):
-        return self[1]
-
-    @property
-    def dataset(self):
-        return self[2]
-
-    @property
-    def gpus(self):
-        return self[3]
+class ConfigChoice(typing.NamedTuple):
+    """A parsed --config."""
+    section: str                # 'sgan' or 'pgan'
+    lines: tuple                # option line names, in the original's file order
+    dataset: typing.Optional[str] = None  # desc of a dataset line
+    gpus: typing.Optional[int] = None     # GPU count of a '-Ngpu' line
 
     @property
     def num_gpus(self):
@@ -269,7 +257,7 @@ def parse_config_names(text) -> ConfigChoice:
     _alternatives('paper configuration', letters)
     _alternatives('dataset', datasets)
     _alternatives('GPU count', gpus)
-    return ConfigChoice((section, tuple(lines), datasets[0] if datasets else None, GPU_LINES[gpus[0]] if gpus else None))
+    return ConfigChoice(section, tuple(lines), datasets[0] if datasets else None, GPU_LINES[gpus[0]] if gpus else None)
 
 
 _SECTION_TITLES = {'sgan': 'StyleGAN', 'pgan': 'Progressive GAN'}
